@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+import { appApi } from './api/app.js';
+import { jobsApi, jobsEvents } from './api/jobs.js';
+import { kitchensApi, kitchensEvents } from './api/kitchens.js';
+
+/**
+ * The whole contract between the renderer (or any client) and the Kitchen service.
+ * Each domain keeps its channels in ./api/<domain>.ts; register them here.
+ */
+export const api = {
+  ...appApi,
+  ...jobsApi,
+  ...kitchensApi,
+};
+
+export const events = {
+  ...jobsEvents,
+  ...kitchensEvents,
+};
+
+export type Api = typeof api;
+export type Channel = keyof Api;
+export type ApiRequest<C extends Channel> = z.input<Api[C]['request']>;
+export type ApiResponse<C extends Channel> = z.output<Api[C]['response']>;
+
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = z.output<Events[E]['payload']>;
+
+export function isChannel(name: string): name is Channel {
+  return Object.prototype.hasOwnProperty.call(api, name);
+}

@@ -1,0 +1,87 @@
+import type { Database } from 'better-sqlite3';
+import { api, isChannel } from '../common/api.js';
+import type { ApiResponse, Channel } from '../common/api.js';
+import { TureenError } from '../common/errors.js';
+import { EventBus } from './events.js';
+import { JobRunner } from './jobs.js';
+import type { TureenPaths } from './paths.js';
+import { resolvePaths } from './paths.js';
+import type { Handler, Handlers, ServiceContext, Transport } from './service.js';
+import { appHandlers } from './services/app.js';
+import { jobHandlers } from './services/jobs.js';
+import { kitchenHandlers, registerDemoOnFirstStart } from './services/kitchens.js';
+import { openDatabase } from './store/database.js';
+
+export interface KitchenOptions {
+  transport: Transport;
+  dataDir?: string;
+  databasePath?: string;
+  /** null: do not register a demo kitchen on first start */
+  demoKitchen?: string | null;
+  nativeBinding?: string;
+  /** Transport-specific handlers (the Electron shell's folder picker, printToPDF) override the defaults. */
+  overrides?: Partial<Handlers<Channel>>;
+  electronVersion?: string | null;
+}
+
+/** A schema issue as `field.path: message`, so a client knows exactly which field is wrong. */
+function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
+  return issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(request)',
+    message: issue.message,
+  }));
+}
+
+/**
+ * The one service behind every front door (Electron IPC, HTTP, CLI). Transports call `invoke` with an
+ * untrusted channel name and payload; everything is validated here.
+ */
+export class Kitchen {
+  readonly db: Database;
+  readonly events = new EventBus();
+  readonly jobs: JobRunner;
+  readonly paths: TureenPaths;
+  readonly context: ServiceContext;
+  private readonly handlers: Handlers<Channel>;
+
+  constructor(options: KitchenOptions) {
+    this.paths = resolvePaths(options);
+    this.db = openDatabase(this.paths.databasePath, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+    this.jobs = new JobRunner(this.events);
+    this.context = { db: this.db, jobs: this.jobs, events: this.events, paths: this.paths, transport: options.transport };
+    this.handlers = {
+      ...appHandlers(this.context, options.electronVersion ?? null),
+      ...jobHandlers(this.context),
+      ...kitchenHandlers(this.context),
+      ...options.overrides,
+    };
+    registerDemoOnFirstStart(this.context);
+  }
+
+  async invoke(channelName: string, payload: unknown): Promise<unknown> {
+    if (!isChannel(channelName)) {
+      throw new TureenError('unknown_channel', `unknown channel "${channelName}"`, { channel: channelName });
+    }
+    const parsed = api[channelName].request.safeParse(payload ?? {});
+    if (!parsed.success) {
+      const issues = describeIssues(parsed.error.issues);
+      throw new TureenError(
+        'bad_request',
+        `${channelName}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        { channel: channelName, issues },
+      );
+    }
+    const handler = this.handlers[channelName] as Handler<Channel>;
+    return await handler(parsed.data as never);
+  }
+
+  /** Typed call for in-process clients (the CLI). */
+  call<C extends Channel>(channelName: C, payload: unknown): Promise<ApiResponse<C>> {
+    return this.invoke(channelName, payload) as Promise<ApiResponse<C>>;
+  }
+
+  close(): void {
+    this.jobs.cancelAll();
+    this.db.close();
+  }
+}
