@@ -79,7 +79,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const sseClients = new Set<http.ServerResponse>();
 
   const unsubscribe = kitchen.events.subscribe((name, payload) => {
-    const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+    const frame = `data: ${JSON.stringify({ name, payload })}\n\n`;
     for (const client of sseClients) client.write(frame);
   });
   const keepAlive = setInterval(() => {
