@@ -50,3 +50,46 @@ export function dateTime(iso: string | null | undefined): string {
   const pad = (v: number) => String(v).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
+
+/** A p-value as papers print it: three decimals, or "< 0.001" below that. */
+export function pValue(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '—';
+  if (p < 0.001) return '< 0.001';
+  return p.toFixed(3);
+}
+
+/** A signed difference of two fractions in percentage points, e.g. "+0.42". */
+export function deltaPoints(fraction: number | null | undefined, digits = 2): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '—';
+  const points = fraction * 100;
+  const text = Math.abs(points).toFixed(digits);
+  if (Number(text) === 0) return (0).toFixed(digits);
+  return `${points > 0 ? '+' : '−'}${text}`;
+}
+
+/**
+ * A hyperparameter as researchers write it: learning rates and weight decays in short scientific
+ * notation (3e-5), integers as integers, other numbers with up to four significant digits.
+ */
+export function hyperparameter(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return String(value);
+    if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
+    const magnitude = Math.abs(value);
+    if (magnitude !== 0 && (magnitude < 1e-2 || magnitude >= 1e6)) {
+      const [mantissa, exponent] = value.toExponential(2).split('e');
+      return `${String(Number(mantissa))}e${Number(exponent)}`;
+    }
+    return String(Number(value.toPrecision(4)));
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** Relative inference cost: "1×" for one forward pass, "12×" for an ensemble of twelve. */
+export function cost(passes: number | null | undefined): string {
+  if (passes === null || passes === undefined || !Number.isFinite(passes)) return '—';
+  return `${Number.isInteger(passes) ? passes : passes.toFixed(1)}×`;
+}
