@@ -38,7 +38,11 @@ export function detectProviders(platform = process.platform): ProviderStatus[] {
     if (name === 'cpu') return { name, available: true, reason: null };
     const backend = backends.find((b) => b.name === name);
     if (backend?.bundled) return { name, available: true, reason: null };
-    return { name, available: false, reason: MISSING_REASON[name] ?? `${name} is not in this onnxruntime-node build` };
+    return {
+      name,
+      available: false,
+      reason: MISSING_REASON[name] ?? `${name} is not in this onnxruntime-node build`,
+    };
   });
 }
 

@@ -1,0 +1,138 @@
+import { TureenError } from '../../common/errors.js';
+import type { StoredDtype } from './safetensors-header.js';
+
+/** `(x * scale - mean[c]) / std[c]` after casting to float32, c along `channel_axis` (DESIGN.md, Formats). */
+export interface InputTransform {
+  scale: number;
+  mean: number[];
+  std: number[];
+  channel_axis: number;
+}
+
+function isNumberList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
+export function parseTransforms(
+  file: string,
+  raw: string | undefined,
+  inputNames: string[],
+): Record<string, InputTransform> {
+  if (raw === undefined || raw === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new TureenError(
+      'bad_evalset',
+      `${file}: tureen.transform is not JSON; write a map keyed by input name`,
+      { file },
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TureenError(
+      'bad_evalset',
+      `${file}: tureen.transform must be a JSON object keyed by input name`,
+      { file },
+    );
+  }
+  const out: Record<string, InputTransform> = {};
+  for (const [name, spec] of Object.entries(value as Record<string, Record<string, unknown>>)) {
+    if (!inputNames.includes(name)) {
+      throw new TureenError(
+        'bad_evalset',
+        `${file}: tureen.transform names input "${name}", but the file's inputs are ${inputNames.join(', ')}`,
+        { file, tensor: name },
+      );
+    }
+    const scale = spec.scale ?? 1;
+    const mean = spec.mean ?? [0];
+    const std = spec.std ?? [1];
+    const axis = spec.channel_axis ?? 1;
+    if (typeof scale !== 'number' || !isNumberList(mean) || !isNumberList(std) || !Number.isInteger(axis)) {
+      throw new TureenError(
+        'bad_evalset',
+        `${file}: tureen.transform for "${name}" needs numbers: {"scale": s, "mean": [..], "std": [..], "channel_axis": k}`,
+        { file, tensor: name },
+      );
+    }
+    if (mean.length !== std.length || mean.length === 0 || std.some((s) => s === 0)) {
+      throw new TureenError(
+        'bad_evalset',
+        `${file}: tureen.transform for "${name}": mean and std need the same non-zero length, std never 0`,
+        {
+          file,
+          tensor: name,
+        },
+      );
+    }
+    out[name] = { scale, mean, std, channel_axis: axis as number };
+  }
+  return out;
+}
+
+function storedAsNumbers(dtype: StoredDtype, bytes: Uint8Array): ArrayLike<number> {
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const { buffer, byteOffset, byteLength } = aligned;
+  switch (dtype) {
+    case 'U8':
+    case 'BOOL':
+      return aligned;
+    case 'I8':
+      return new Int8Array(buffer, byteOffset, byteLength);
+    case 'I16':
+      return new Int16Array(buffer, byteOffset, byteLength / 2);
+    case 'U16':
+      return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case 'I32':
+      return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case 'U32':
+      return new Uint32Array(buffer, byteOffset, byteLength / 4);
+    case 'F32':
+      return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case 'F64':
+      return new Float64Array(buffer, byteOffset, byteLength / 8);
+    default:
+      throw new TureenError(
+        'bad_evalset',
+        `inputs stored as ${dtype} are not supported; store them as uint8, an integer type, float32 or float64`,
+      );
+  }
+}
+
+/**
+ * The float32 input tensor the model sees. Each step is rounded to float32 as a float32 framework would
+ * (x·scale, then − mean, then ÷ std), so the inputs match PyTorch's bit for bit.
+ */
+export function toFloat32Input(
+  dtype: StoredDtype,
+  shape: readonly number[],
+  bytes: Uint8Array,
+  transform?: InputTransform,
+): Float32Array {
+  const values = storedAsNumbers(dtype, bytes);
+  const out = new Float32Array(values.length);
+  if (!transform) {
+    for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+    return out;
+  }
+  const f = Math.fround;
+  const scale = f(transform.scale);
+  const mean = transform.mean.map(f);
+  const std = transform.std.map(f);
+  const axis = transform.channel_axis;
+  const channels = shape[axis] ?? 1;
+  if (mean.length !== 1 && mean.length !== channels) {
+    throw new TureenError(
+      'bad_evalset',
+      `tureen.transform has ${mean.length} mean/std values but axis ${axis} of the input has ${channels} channels`,
+    );
+  }
+  // stride of the channel axis: product of the dimensions after it
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  for (let i = 0; i < values.length; i++) {
+    const c = mean.length === 1 ? 0 : Math.floor(i / inner) % channels;
+    out[i] = f(f(f(values[i]! * scale) - mean[c]!) / std[c]!);
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+/**
+ * The inference host: a plain Node process that owns onnxruntime-node sessions, because `session.run`
+ * blocks the thread that calls it. Started by `child_process.fork` (CLI, serve, tests) or Electron's
+ * `utilityProcess` (the app); both deliver the same messages (protocol.ts).
+ */
+import { createRequire } from 'node:module';
+import type * as Ort from 'onnxruntime-node';
+import { TureenError, toErrorInfo } from '../../common/errors.js';
+import { readEvalSet } from '../datasets/evalset.js';
+import { toFloat32Input } from '../datasets/transform.js';
+import type { HostRequest, HostResponse, ModelSource, ValueInfo } from './protocol.js';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node') as typeof Ort;
+const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
+
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+function post(message: HostResponse): void {
+  if (parentPort) parentPort.postMessage(message);
+  else process.send?.(message);
+}
+
+interface LoadedModel {
+  session: Ort.InferenceSession;
+  provider: string;
+}
+
+interface PreparedSet {
+  hash: string;
+  n: number;
+  inputs: Array<{ name: string; rowShape: number[]; data: Float32Array }>;
+}
+
+// Sessions are released by the parent (InferenceHost decides which to keep), so both sides agree.
+const MAX_SETS = 4;
+const sessions = new Map<string, LoadedModel>();
+const graphs = new Map<string, Uint8Array>();
+const sets = new Map<string, PreparedSet>();
+const cancelled = new Set<number>();
+
+function valueInfo(list: readonly Ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+  return list.map((v) =>
+    v.isTensor
+      ? { name: v.name, type: v.type, shape: [...v.shape] }
+      : { name: v.name, type: 'non-tensor', shape: [] },
+  );
+}
+
+async function createSession(
+  source: ModelSource,
+  options: Ort.InferenceSession.SessionOptions,
+): Promise<Ort.InferenceSession> {
+  if (source.kind === 'file') return ort.InferenceSession.create(source.path, options);
+  const graph = source.graphBytes ?? graphs.get(source.graphKey);
+  if (!graph)
+    throw new TureenError(
+      'internal',
+      `the inference host has no graph ${source.graphKey}; send it with the weights`,
+    );
+  if (source.graphBytes) graphs.set(source.graphKey, source.graphBytes);
+  const weights = Buffer.from(source.weights.buffer, source.weights.byteOffset, source.weights.byteLength);
+  return ort.InferenceSession.create(graph, {
+    ...options,
+    externalData: [{ path: source.externalDataPath, data: weights }],
+  });
+}
+
+async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<void> {
+  const started = performance.now();
+  const existing = sessions.get(request.modelKey);
+  if (existing) sessions.delete(request.modelKey);
+  const base: Ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(request.threads ? { intraOpNumThreads: request.threads, interOpNumThreads: 1 } : {}),
+  };
+  let fallbackReason: string | null = null;
+  let provider = request.provider;
+  let session: Ort.InferenceSession;
+  if (existing) {
+    session = existing.session;
+    provider = existing.provider;
+  } else {
+    try {
+      session = await createSession(request.source, { ...base, executionProviders: [provider] });
+    } catch (error) {
+      if (provider === 'cpu') throw error;
+      fallbackReason = `${provider} could not create a session (${(error as Error).message}); using cpu`;
+      provider = 'cpu';
+      session = await createSession(request.source, { ...base, executionProviders: ['cpu'] });
+    }
+  }
+  sessions.set(request.modelKey, { session, provider });
+  post({
+    type: 'loaded',
+    id: request.id,
+    provider,
+    fallbackReason,
+    inputs: valueInfo(session.inputMetadata),
+    outputs: valueInfo(session.outputMetadata),
+    loadMs: performance.now() - started,
+  });
+}
+
+/** Inputs cast to float32 and transformed once per eval set, then sliced per batch without copying. */
+function prepare(file: string, hash: string): PreparedSet {
+  const cached = sets.get(hash);
+  if (cached) return cached;
+  const set = readEvalSet(file);
+  if (set.hash !== hash) {
+    throw new TureenError('bad_evalset', `${file} changed since it was validated; run again`, { file });
+  }
+  const prepared: PreparedSet = {
+    hash,
+    n: set.n,
+    inputs: set.inputs.map((input) => ({
+      name: input.name,
+      rowShape: input.shape.slice(1),
+      data: toFloat32Input(input.dtype, input.shape, input.bytes, set.transforms[input.name]),
+    })),
+  };
+  sets.set(hash, prepared);
+  while (sets.size > MAX_SETS) sets.delete(sets.keys().next().value as string);
+  return prepared;
+}
+
+const yieldToMessages = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function evaluate(request: Extract<HostRequest, { type: 'evaluate' }>): Promise<void> {
+  const model = sessions.get(request.modelKey);
+  if (!model)
+    throw new TureenError(
+      'internal',
+      `the inference host has no session for ${request.modelKey}; load it first`,
+    );
+  const set = prepare(request.evalsetFile, request.evalsetHash);
+  const outputName = model.session.outputNames[0]!;
+  const started = performance.now();
+  let runMs = 0;
+  let logits: Float32Array | null = null;
+  let classes = 0;
+  let lastProgress = 0;
+  for (let start = 0; start < set.n; start += request.batchSize) {
+    await yieldToMessages();
+    if (cancelled.delete(request.id)) throw new TureenError('cancelled', 'evaluation cancelled');
+    const count = Math.min(request.batchSize, set.n - start);
+    const feeds: Record<string, Ort.Tensor> = {};
+    for (const input of set.inputs) {
+      const row = input.rowShape.reduce((a, b) => a * b, 1);
+      feeds[input.name] = new ort.Tensor('float32', input.data.subarray(start * row, (start + count) * row), [
+        count,
+        ...input.rowShape,
+      ]);
+    }
+    const runStarted = performance.now();
+    const outputs = await model.session.run(feeds);
+    runMs += performance.now() - runStarted;
+    const output = outputs[outputName]!;
+    const data = output.data as Float32Array;
+    if (output.type !== 'float32' || data.length % count !== 0) {
+      throw new TureenError(
+        'inference_failed',
+        `output "${outputName}" is ${output.type} ${JSON.stringify(output.dims)}; Tureen expects float32 logits [N, classes]`,
+      );
+    }
+    if (!logits) {
+      classes = data.length / count;
+      logits = new Float32Array(set.n * classes);
+    }
+    logits.set(data, start * classes);
+    for (const value of Object.values(outputs)) value.dispose();
+    const now = performance.now();
+    if (now - lastProgress > 100 || start + count >= set.n) {
+      lastProgress = now;
+      post({ type: 'progress', id: request.id, done: start + count, total: set.n });
+    }
+  }
+  const result = logits ?? new Float32Array(0);
+  post({
+    type: 'evaluated',
+    id: request.id,
+    n: set.n,
+    classes,
+    logits: result,
+    durationMs: performance.now() - started,
+    runMs,
+  });
+}
+
+async function handle(request: HostRequest): Promise<void> {
+  if (request.type === 'cancel') {
+    cancelled.add(request.id);
+    return;
+  }
+  if (request.type === 'release') {
+    const model = sessions.get(request.modelKey);
+    sessions.delete(request.modelKey);
+    await model?.session.release();
+    return;
+  }
+  try {
+    if (request.type === 'load') await load(request);
+    else await evaluate(request);
+  } catch (error) {
+    const info = toErrorInfo(error);
+    post({
+      type: 'failed',
+      id: request.id,
+      error: info.code === 'internal' ? { ...info, code: 'inference_failed' } : info,
+    });
+  } finally {
+    cancelled.delete(request.id);
+  }
+}
+
+// Requests are handled one at a time, in order: ORT would serialise them anyway, and a cancel must be
+// able to overtake the queue, so it is handled as soon as it arrives.
+let queue = Promise.resolve();
+function receive(message: unknown): void {
+  const request = message as HostRequest;
+  if (request.type === 'cancel') {
+    cancelled.add(request.id);
+    return;
+  }
+  queue = queue.then(() => handle(request));
+}
+
+if (parentPort) parentPort.on('message', (event) => receive(event.data));
+else process.on('message', receive);
+process.on('disconnect', () => process.exit(0));
+post({ type: 'ready', pid: process.pid, ortVersion });
