@@ -16,8 +16,19 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-electron-sqlite-'));
 fs.cpSync(sqliteDir, path.join(work, 'better-sqlite3'), { recursive: true });
 const result = spawnSync(
   'npx',
-  ['--no-install', 'node-gyp', 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'],
-  { cwd: path.join(work, 'better-sqlite3'), stdio: 'inherit', env: { ...process.env, npm_config_runtime: 'electron' } },
+  [
+    '--no-install',
+    'node-gyp',
+    'rebuild',
+    '--release',
+    `--target=${electronVersion}`,
+    '--dist-url=https://electronjs.org/headers',
+  ],
+  {
+    cwd: path.join(work, 'better-sqlite3'),
+    stdio: 'inherit',
+    env: { ...process.env, npm_config_runtime: 'electron' },
+  },
 );
 if (result.status !== 0) {
   console.error(`rebuild for Electron ${electronVersion} failed (it needs network for Electron's headers)`);
@@ -25,5 +36,10 @@ if (result.status !== 0) {
 }
 const target = path.join(root, 'native', 'electron');
 fs.mkdirSync(target, { recursive: true });
-fs.copyFileSync(path.join(work, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'), path.join(target, 'better_sqlite3.node'));
-console.log(`better-sqlite3 for Electron ${electronVersion} written to ${path.relative(root, target)}/better_sqlite3.node`);
+fs.copyFileSync(
+  path.join(work, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'),
+  path.join(target, 'better_sqlite3.node'),
+);
+console.log(
+  `better-sqlite3 for Electron ${electronVersion} written to ${path.relative(root, target)}/better_sqlite3.node`,
+);

@@ -25,7 +25,13 @@ if (run('npm', ['run', '--silent', 'build']) !== 0) {
 
 const vitestJson = path.join(results, 'vitest.json');
 fs.rmSync(vitestJson, { force: true });
-const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]);
+const unitStatus = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${vitestJson}`,
+]);
 let unit = { passed: 0, failed: 0, skipped: 0 };
 if (fs.existsSync(vitestJson)) {
   const report = JSON.parse(fs.readFileSync(vitestJson, 'utf8'));
@@ -55,12 +61,18 @@ const e2eStatus = run(process.execPath, [
 ]);
 const tapText = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
 const tapCount = (key) => Number(tapText.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
-const e2e = { passed: tapCount('pass'), failed: tapCount('fail') + tapCount('cancelled'), skipped: tapCount('skipped') };
+const e2e = {
+  passed: tapCount('pass'),
+  failed: tapCount('fail') + tapCount('cancelled'),
+  skipped: tapCount('skipped'),
+};
 if (e2eStatus !== 0 && e2e.failed === 0) e2e.failed = 1;
 
 const passed = unit.passed + e2e.passed;
 const failed = unit.failed + e2e.failed;
 const skipped = unit.skipped + e2e.skipped;
-console.log(`\nunit: ${unit.passed} passed, ${unit.failed} failed; browser: ${e2e.passed} passed, ${e2e.failed} failed`);
+console.log(
+  `\nunit: ${unit.passed} passed, ${unit.failed} failed; browser: ${e2e.passed} passed, ${e2e.failed} failed`,
+);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || unitStatus !== 0 || e2eStatus !== 0 ? 1 : 0);

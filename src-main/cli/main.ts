@@ -59,7 +59,11 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    streams.stdout(jsonMode ? JSON.stringify({ schema: 'tureen/version@1', version: packageVersion() }) + '\n' : `tureen ${packageVersion()}\n`);
+    streams.stdout(
+      jsonMode
+        ? JSON.stringify({ schema: 'tureen/version@1', version: packageVersion() }) + '\n'
+        : `tureen ${packageVersion()}\n`,
+    );
     return 0;
   }
   let kitchen: Kitchen | null = null;
@@ -71,7 +75,12 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     const options = { ...GLOBAL_OPTIONS, ...command.options };
     let parsed;
     try {
-      parsed = parseArgs({ args: spreadMultiValues(rest, options), options, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: spreadMultiValues(rest, options),
+        options,
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (error) {
       throw new TureenError('bad_request', `${(error as Error).message}; run \`tureen ${name} --help\``);
     }
@@ -95,7 +104,9 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     };
     const output = await command.run({ positionals: parsed.positionals, values: parsed.values }, ctx);
     for (const stop of stopProgress) stop();
-    streams.stdout(jsonMode ? JSON.stringify(output.json, null, 2) + '\n' : output.human.replace(/\n?$/, '\n'));
+    streams.stdout(
+      jsonMode ? JSON.stringify(output.json, null, 2) + '\n' : output.human.replace(/\n?$/, '\n'),
+    );
     return 0;
   } catch (error) {
     const info = toErrorInfo(error);

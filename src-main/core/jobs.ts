@@ -28,7 +28,10 @@ const RATE_WINDOW_MS = 5000;
 
 /** Runs long work with progress, cancellation and a typed outcome; keeps the last jobs for the UI. */
 export class JobRunner {
-  private readonly jobs = new Map<string, { summary: Summary; controller: AbortController; settled: Promise<unknown> }>();
+  private readonly jobs = new Map<
+    string,
+    { summary: Summary; controller: AbortController; settled: Promise<unknown> }
+  >();
 
   constructor(
     private readonly events: EventBus,

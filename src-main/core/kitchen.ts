@@ -46,9 +46,18 @@ export class Kitchen {
 
   constructor(options: KitchenOptions) {
     this.paths = resolvePaths(options);
-    this.db = openDatabase(this.paths.databasePath, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+    this.db = openDatabase(
+      this.paths.databasePath,
+      options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
+    );
     this.jobs = new JobRunner(this.events);
-    this.context = { db: this.db, jobs: this.jobs, events: this.events, paths: this.paths, transport: options.transport };
+    this.context = {
+      db: this.db,
+      jobs: this.jobs,
+      events: this.events,
+      paths: this.paths,
+      transport: options.transport,
+    };
     this.handlers = {
       ...appHandlers(this.context, options.electronVersion ?? null),
       ...jobHandlers(this.context),

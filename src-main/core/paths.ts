@@ -26,7 +26,8 @@ export function packageRoot(): string {
       if (pkg.name === 'tureen') return dir;
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('Tureen package root not found above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('Tureen package root not found above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }
@@ -47,7 +48,11 @@ export interface TureenPaths {
   demoKitchen: string | null;
 }
 
-export function resolvePaths(options: { dataDir?: string; databasePath?: string; demoKitchen?: string | null }): TureenPaths {
+export function resolvePaths(options: {
+  dataDir?: string;
+  databasePath?: string;
+  demoKitchen?: string | null;
+}): TureenPaths {
   const dataDir = path.resolve(options.dataDir ?? defaultDataDir());
   const shippedDemo = path.join(packageRoot(), 'resources', 'demo');
   return {
@@ -55,6 +60,10 @@ export function resolvePaths(options: { dataDir?: string; databasePath?: string;
     databasePath: path.resolve(options.databasePath ?? path.join(dataDir, 'tureen.sqlite')),
     cacheDir: path.join(dataDir, 'cache'),
     demoKitchen:
-      options.demoKitchen !== undefined ? options.demoKitchen : fs.existsSync(shippedDemo) ? shippedDemo : null,
+      options.demoKitchen !== undefined
+        ? options.demoKitchen
+        : fs.existsSync(shippedDemo)
+          ? shippedDemo
+          : null,
   };
 }

@@ -6,7 +6,12 @@ import type { Kitchen } from '../core/kitchen.js';
 /** Only our own pages may call the service: the top frame of our window, loaded from our files. */
 function checkSender(event: IpcMainInvokeEvent, window: BrowserWindow, allowedOrigin: string): void {
   const frame = event.senderFrame;
-  if (event.sender !== window.webContents || !frame || frame.parent !== null || !frame.url.startsWith(allowedOrigin)) {
+  if (
+    event.sender !== window.webContents ||
+    !frame ||
+    frame.parent !== null ||
+    !frame.url.startsWith(allowedOrigin)
+  ) {
     throw new TureenError('unauthorized', `IPC from an unexpected frame: ${frame?.url ?? '(gone)'}`);
   }
 }

@@ -11,14 +11,19 @@ const ROUTES: Array<[string, string]> = [
 ];
 
 export function installMenu(window: BrowserWindow): void {
-  const go = (route: string) => () => void window.webContents.executeJavaScript(`location.hash = '#/${route}'`);
+  const go = (route: string) => () =>
+    void window.webContents.executeJavaScript(`location.hash = '#/${route}'`);
   const template: MenuItemConstructorOptions[] = [
     ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
     { role: 'fileMenu' },
     { role: 'editMenu' },
     {
       label: 'Go',
-      submenu: ROUTES.map(([label, route], i) => ({ label, accelerator: `CmdOrCtrl+${i + 1}`, click: go(route) })),
+      submenu: ROUTES.map(([label, route], i) => ({
+        label,
+        accelerator: `CmdOrCtrl+${i + 1}`,
+        click: go(route),
+      })),
     },
     { role: 'viewMenu' },
     { role: 'windowMenu' },

@@ -9,7 +9,9 @@ export function shellOverrides(window: () => BrowserWindow | null): Partial<Hand
     'dialog:pickFolder': async (request) => {
       const owner = window();
       const options = { title: request.title ?? 'Choose a folder', properties: ['openDirectory' as const] };
-      const result = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+      const result = owner
+        ? await dialog.showOpenDialog(owner, options)
+        : await dialog.showOpenDialog(options);
       return { path: result.canceled ? null : (result.filePaths[0] ?? null) };
     },
   };

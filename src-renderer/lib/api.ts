@@ -66,11 +66,16 @@ function httpTransport(): Transport {
           body: JSON.stringify(payload ?? {}),
         });
       } catch {
-        throw new ApiError({ code: 'io_error', message: 'Tureen is not answering: is `tureen serve` still running?' });
+        throw new ApiError({
+          code: 'io_error',
+          message: 'Tureen is not answering: is `tureen serve` still running?',
+        });
       }
       const body = (await response.json().catch(() => null)) as { error?: ErrorInfo } | null;
       if (!response.ok) {
-        throw new ApiError(body?.error ?? { code: 'internal', message: `HTTP ${response.status} from ${channel}` });
+        throw new ApiError(
+          body?.error ?? { code: 'internal', message: `HTTP ${response.status} from ${channel}` },
+        );
       }
       return body;
     },

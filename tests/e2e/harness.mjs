@@ -11,17 +11,27 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
 
 /** Starts `tureen serve` on a fresh TUREEN_HOME; resolves once it printed its URL. */
-export async function startServe({ home = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-')), env = {} } = {}) {
+export async function startServe({
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-')),
+  env = {},
+} = {}) {
   const token = `e2e-${Math.random().toString(36).slice(2)}${Date.now()}`;
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'tureen.js'), 'serve', '--port', '0', '--token', token], {
-    env: { ...process.env, TUREEN_HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'tureen.js'), 'serve', '--port', '0', '--token', token],
+    {
+      env: { ...process.env, TUREEN_HOME: home, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const url = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tureen serve did not start in 30 s: ${stderr}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`tureen serve did not start in 30 s: ${stderr}`)),
+      30_000,
+    );
     child.stdout.on('data', (d) => {
       out += d;
       const match = out.match(/https?:\/\/\S+/);
@@ -85,7 +95,8 @@ export async function openPage(browser, url, viewport = { width: 1280, height: 8
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const source = message.location()?.url ?? '';
-    if (/\/api\/[a-z]+(:|%3A)[a-zA-Z]+$/.test(source) && message.text().startsWith('Failed to load resource')) return;
+    if (/\/api\/[a-z]+(:|%3A)[a-zA-Z]+$/.test(source) && message.text().startsWith('Failed to load resource'))
+      return;
     problems.push(`console: ${message.text()} (${source})`);
   });
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));

@@ -28,9 +28,14 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
     }
     const token = stringOption(args, 'token') ?? randomBytes(24).toString('hex');
     if (token.length < 8) throw new TureenError('bad_request', '--token must be at least 8 characters');
-    const staticDir = path.resolve(stringOption(args, 'static-dir') ?? path.join(packageRoot(), 'out', 'renderer'));
+    const staticDir = path.resolve(
+      stringOption(args, 'static-dir') ?? path.join(packageRoot(), 'out', 'renderer'),
+    );
     if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
-      throw new TureenError('not_found', `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``);
+      throw new TureenError(
+        'not_found',
+        `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
+      );
     }
     const kitchen = ctx.kitchen();
     const server = await startServer({
@@ -40,7 +45,11 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
       token,
       staticDir,
     });
-    ctx.announce(ctx.json ? JSON.stringify({ schema: 'tureen/serve@1', url: server.url, port: server.port }) : `Tureen is serving at ${server.url}`);
+    ctx.announce(
+      ctx.json
+        ? JSON.stringify({ schema: 'tureen/serve@1', url: server.url, port: server.port })
+        : `Tureen is serving at ${server.url}`,
+    );
     ctx.note('Open that URL in a browser. Press Ctrl+C to stop.');
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -61,7 +61,8 @@ async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new TureenError('bad_request', `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new TureenError('bad_request', `request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
@@ -92,12 +93,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // A page on another site could resolve its own name to 127.0.0.1 (DNS rebinding); only our names pass.
       const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
       if (loopbackOnly && !LOOPBACK.has(hostName)) {
-        sendError(res, new TureenError('unauthorized', `host ${req.headers.host ?? '(none)'} is not allowed`));
+        sendError(
+          res,
+          new TureenError('unauthorized', `host ${req.headers.host ?? '(none)'} is not allowed`),
+        );
         return;
       }
       if (url.pathname.startsWith('/api/')) {
         if (!sameToken(tokenOf(req, url), token)) {
-          sendError(res, new TureenError('unauthorized', 'missing or wrong token: open the URL that `tureen serve` printed'));
+          sendError(
+            res,
+            new TureenError(
+              'unauthorized',
+              'missing or wrong token: open the URL that `tureen serve` printed',
+            ),
+          );
           return;
         }
         if (url.pathname === '/api/events' && req.method === 'GET') {

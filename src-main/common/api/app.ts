@@ -13,7 +13,12 @@ export const AppInfo = z.object({
   transport: z.enum(['electron', 'http', 'cli']),
   databasePath: z.string(),
   dataDir: z.string(),
-  versions: z.object({ node: z.string(), onnxruntime: z.string(), sqlite: z.string(), electron: z.string().nullable() }),
+  versions: z.object({
+    node: z.string(),
+    onnxruntime: z.string(),
+    sqlite: z.string(),
+    electron: z.string().nullable(),
+  }),
   platform: z.string(),
   executionProviders: z.array(ExecutionProviderInfo),
   chosenProvider: z.string(),

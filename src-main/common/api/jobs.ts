@@ -33,7 +33,11 @@ export const JobSummary = z.object({
 });
 
 export const jobsApi = {
-  'jobs:list': channel('Jobs of this session, newest first', z.object({}), z.object({ jobs: z.array(JobSummary) })),
+  'jobs:list': channel(
+    'Jobs of this session, newest first',
+    z.object({}),
+    z.object({ jobs: z.array(JobSummary) }),
+  ),
   'jobs:get': channel('One job with its result', z.object({ jobId: z.string().min(1) }), JobSummary),
   'jobs:cancel': channel(
     'Ask a running job to stop; it ends in state cancelled',

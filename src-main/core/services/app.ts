@@ -17,15 +17,26 @@ export function appHandlers(
         transport: ctx.transport,
         databasePath: ctx.paths.databasePath,
         dataDir: ctx.paths.dataDir,
-        versions: { node: process.versions.node, onnxruntime: onnxruntimeVersion(), sqlite, electron: electronVersion },
+        versions: {
+          node: process.versions.node,
+          onnxruntime: onnxruntimeVersion(),
+          sqlite,
+          electron: electronVersion,
+        },
         platform: `${process.platform}-${process.arch}`,
         executionProviders: providers,
         chosenProvider: preferredProvider(providers),
-        capabilities: { pickFolder: ctx.transport === 'electron', savePdfDialog: ctx.transport === 'electron' },
+        capabilities: {
+          pickFolder: ctx.transport === 'electron',
+          savePdfDialog: ctx.transport === 'electron',
+        },
       };
     },
     'dialog:pickFolder': () => {
-      throw new TureenError('not_supported', 'the native folder picker exists only in the desktop app; type the folder path instead');
+      throw new TureenError(
+        'not_supported',
+        'the native folder picker exists only in the desktop app; type the folder path instead',
+      );
     },
   };
 }

@@ -24,7 +24,9 @@ const toSummary = (row: KitchenRow): Kitchen => ({
 });
 
 export function listKitchens(ctx: ServiceContext): Kitchen[] {
-  const rows = ctx.db.prepare('SELECT * FROM kitchens ORDER BY name COLLATE NOCASE, id').all() as KitchenRow[];
+  const rows = ctx.db
+    .prepare('SELECT * FROM kitchens ORDER BY name COLLATE NOCASE, id')
+    .all() as KitchenRow[];
   return rows.map(toSummary);
 }
 
@@ -35,25 +37,34 @@ export function checkKitchenFolder(input: string): string {
   try {
     stat = fs.statSync(absolute);
   } catch {
-    throw new TureenError('not_found', `folder ${absolute} does not exist; check the path`, { path: absolute });
-  }
-  if (!stat.isDirectory()) {
-    throw new TureenError('bad_request', `${absolute} is a file, not a folder; register the folder that holds it`, {
+    throw new TureenError('not_found', `folder ${absolute} does not exist; check the path`, {
       path: absolute,
     });
+  }
+  if (!stat.isDirectory()) {
+    throw new TureenError(
+      'bad_request',
+      `${absolute} is a file, not a folder; register the folder that holds it`,
+      {
+        path: absolute,
+      },
+    );
   }
   try {
     fs.accessSync(absolute, fs.constants.R_OK | fs.constants.X_OK);
     fs.readdirSync(absolute);
   } catch {
-    throw new TureenError('io_error', `folder ${absolute} is not readable; check its permissions`, { path: absolute });
+    throw new TureenError('io_error', `folder ${absolute} is not readable; check its permissions`, {
+      path: absolute,
+    });
   }
   return fs.realpathSync(absolute);
 }
 
 export function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDemo = false): Kitchen {
   const folder = checkKitchenFolder(input);
-  const existing = ctx.db.prepare('SELECT * FROM kitchens WHERE path = ?').get(folder) as KitchenRow | undefined;
+  const existing = ctx.db.prepare('SELECT * FROM kitchens WHERE path = ?').get(folder) as
+    KitchenRow | undefined;
   if (existing) {
     throw new TureenError('conflict', `${folder} is already registered as "${existing.name}"`, {
       path: folder,
@@ -76,9 +87,13 @@ export function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
     const rel = path.relative(kitchen.path, real);
     if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return kitchen;
   }
-  throw new TureenError('unauthorized', `${target} is outside every registered kitchen; register its folder first`, {
-    path: target,
-  });
+  throw new TureenError(
+    'unauthorized',
+    `${target} is outside every registered kitchen; register its folder first`,
+    {
+      path: target,
+    },
+  );
 }
 
 /** On the very first start, register the shipped demo kitchen so a new user has something to cook. */
@@ -91,13 +106,16 @@ export function registerDemoOnFirstStart(ctx: ServiceContext): void {
   registerKitchen(ctx, real, 'Demo kitchen (Fashion-MNIST ViT sweep)', true);
 }
 
-export function kitchenHandlers(ctx: ServiceContext): Handlers<'kitchens:list' | 'kitchens:register' | 'kitchens:remove'> {
+export function kitchenHandlers(
+  ctx: ServiceContext,
+): Handlers<'kitchens:list' | 'kitchens:register' | 'kitchens:remove'> {
   return {
     'kitchens:list': () => ({ kitchens: listKitchens(ctx) }),
     'kitchens:register': (req) => registerKitchen(ctx, req.path, req.name),
     'kitchens:remove': (req) => {
       const info = ctx.db.prepare('DELETE FROM kitchens WHERE id = ?').run(req.id);
-      if (info.changes === 0) throw new TureenError('not_found', `no kitchen with id ${req.id}`, { id: req.id });
+      if (info.changes === 0)
+        throw new TureenError('not_found', `no kitchen with id ${req.id}`, { id: req.id });
       ctx.events.emit('kitchens:changed', { reason: `removed kitchen ${req.id}` });
       return { removed: true };
     },

@@ -17,11 +17,9 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   try {
     db = new BetterSqlite3(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   } catch (error) {
-    throw new TureenError(
-      'io_error',
-      `cannot open the database ${file}: ${(error as Error).message}`,
-      { file },
-    );
+    throw new TureenError('io_error', `cannot open the database ${file}: ${(error as Error).message}`, {
+      file,
+    });
   }
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
@@ -31,13 +29,13 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
 }
 
 export function getSetting(db: Database, key: string): string | null {
-  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
+    { value: string } | undefined;
   return row?.value ?? null;
 }
 
 export function setSetting(db: Database, key: string, value: string): void {
-  db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
-    key,
-    value,
-  );
+  db.prepare(
+    'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  ).run(key, value);
 }

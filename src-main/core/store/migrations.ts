@@ -21,7 +21,8 @@ export function latestVersion(list: readonly Migration[] = migrations): number {
 export function migrate(db: Database, list: readonly Migration[] = migrations): { from: number; to: number } {
   const sorted = [...list].sort((a, b) => a.version - b.version);
   sorted.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration versions must be 1..n without gaps; found ${m.version} at ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migration versions must be 1..n without gaps; found ${m.version} at ${i + 1}`);
   });
   const from = db.pragma('user_version', { simple: true }) as number;
   if (from > sorted.length) {

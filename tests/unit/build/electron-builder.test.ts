@@ -21,7 +21,9 @@ describe('electron-builder configuration', () => {
     const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
       validateConfiguration: (c: unknown, logger: unknown) => Promise<void>;
     };
-    const { DebugLogger } = require('builder-util/out/DebugLogger') as { DebugLogger: new (on: boolean) => unknown };
+    const { DebugLogger } = require('builder-util/out/DebugLogger') as {
+      DebugLogger: new (on: boolean) => unknown;
+    };
     await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
   });
 
@@ -50,7 +52,9 @@ describe('electron-builder configuration', () => {
     for (const [own, section] of Object.entries(platforms)) {
       const excluded = section.files.map((f) => f.match(/napi-v\*\/(\w+)\//)?.[1]);
       expect(excluded.sort()).toEqual(['darwin', 'linux', 'win32'].filter((p) => p !== own));
-      expect(fs.existsSync(path.join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', own))).toBe(true);
+      expect(fs.existsSync(path.join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', own))).toBe(
+        true,
+      );
     }
   });
 });

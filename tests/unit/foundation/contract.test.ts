@@ -22,7 +22,8 @@ async function rejection(promise: Promise<unknown>): Promise<TureenError> {
 
 describe('API contract', () => {
   it('names every channel domain:verb and every event domain:noun', () => {
-    for (const name of [...Object.keys(api), ...Object.keys(events)]) expect(name).toMatch(/^[a-z]+:[a-zA-Z]+$/);
+    for (const name of [...Object.keys(api), ...Object.keys(events)])
+      expect(name).toMatch(/^[a-z]+:[a-zA-Z]+$/);
   });
 
   it('rejects an unknown channel with a typed error', async () => {
@@ -46,7 +47,9 @@ describe('API contract', () => {
       issues: [{ path: 'path', message: 'path must not be empty' }],
     });
     expect((await rejection(kitchen.invoke('kitchens:remove', { id: 1.5 }))).code).toBe('bad_request');
-    expect((await rejection(kitchen.invoke('jobs:get', {}))).detail).toMatchObject({ issues: [{ path: 'jobId' }] });
+    expect((await rejection(kitchen.invoke('jobs:get', {}))).detail).toMatchObject({
+      issues: [{ path: 'jobId' }],
+    });
   });
 
   it('treats a missing payload as an empty request', async () => {
@@ -58,9 +61,9 @@ describe('API contract', () => {
     kitchen = tempKitchen().kitchen;
     const info = await kitchen.invoke('app:info', {});
     expect(api['app:info'].response.safeParse(info).success).toBe(true);
-    expect((info as { executionProviders: Array<{ name: string; available: boolean }> }).executionProviders).toContainEqual(
-      expect.objectContaining({ name: 'cpu', available: true }),
-    );
+    expect(
+      (info as { executionProviders: Array<{ name: string; available: boolean }> }).executionProviders,
+    ).toContainEqual(expect.objectContaining({ name: 'cpu', available: true }));
   });
 
   it('says the folder picker is desktop-only outside Electron', async () => {

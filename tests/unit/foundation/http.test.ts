@@ -58,7 +58,11 @@ describe('HTTP transport', () => {
     const response = await post('nothing:here', {});
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
-      error: { code: 'unknown_channel', message: 'unknown channel "nothing:here"', detail: { channel: 'nothing:here' } },
+      error: {
+        code: 'unknown_channel',
+        message: 'unknown channel "nothing:here"',
+        detail: { channel: 'nothing:here' },
+      },
     });
   });
 
@@ -88,7 +92,13 @@ describe('HTTP transport', () => {
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: server.port, path: '/api/kitchens:list', method: 'POST', headers: { host: 'evil.example:80', 'x-tureen-token': TOKEN } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/api/kitchens:list',
+          method: 'POST',
+          headers: { host: 'evil.example:80', 'x-tureen-token': TOKEN },
+        },
         (res) => resolve(res.statusCode ?? 0),
       );
       req.on('error', reject);

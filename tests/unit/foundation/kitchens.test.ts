@@ -35,7 +35,9 @@ describe('kitchen registration', () => {
 
   it('refuses a folder that does not exist', async () => {
     kitchen = tempKitchen().kitchen;
-    expect(await codeOf(kitchen.call('kitchens:register', { path: path.join(tempDir(), 'missing') }))).toBe('not_found');
+    expect(await codeOf(kitchen.call('kitchens:register', { path: path.join(tempDir(), 'missing') }))).toBe(
+      'not_found',
+    );
   });
 
   it('refuses a file', async () => {

@@ -7,9 +7,11 @@ import type { Migration } from '../../../src-main/core/store/migrations.js';
 import { tempDir } from './helpers.js';
 
 const tables = (db: BetterSqlite3.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map(
-    (r) => r.name,
-  );
+  (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{
+      name: string;
+    }>
+  ).map((r) => r.name);
 
 describe('migrations', () => {
   it('builds a fresh database at the latest version in WAL mode', () => {
@@ -25,7 +27,11 @@ describe('migrations', () => {
     const file = path.join(tempDir(), 'old.sqlite');
     const old = new BetterSqlite3(file);
     migrate(old, migrations.slice(0, 1));
-    old.prepare("INSERT INTO kitchens (path, name, added_at) VALUES ('/sweep', 'sweep', '2026-01-01T00:00:00Z')").run();
+    old
+      .prepare(
+        "INSERT INTO kitchens (path, name, added_at) VALUES ('/sweep', 'sweep', '2026-01-01T00:00:00Z')",
+      )
+      .run();
     old.close();
 
     const db = openDatabase(file);
