@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+
+export interface FileStamp {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export function stampOf(file: string): FileStamp {
+  const stat = fs.statSync(file);
+  return { path: path.resolve(file), size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+/** sha256 of one file, streamed in 4 MiB reads. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    let position = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buf, 0, buf.byteLength, position);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/** Hashes cached by (path, size, mtime): a file is read again only when it changed. */
+export async function cachedSha256(file: string, db?: Database | null, signal?: AbortSignal): Promise<string> {
+  const stamp = stampOf(file);
+  if (db) {
+    const row = db.prepare('SELECT size, mtime_ms, sha256 FROM file_hashes WHERE path = ?').get(stamp.path) as
+      | { size: number; mtime_ms: number; sha256: string }
+      | undefined;
+    if (row && row.size === stamp.size && row.mtime_ms === stamp.mtimeMs) return row.sha256;
+  }
+  const digest = await sha256File(stamp.path, signal);
+  db?.prepare(
+    `INSERT INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)
+     ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256`,
+  ).run(stamp.path, stamp.size, stamp.mtimeMs, digest);
+  return digest;
+}
+
+/**
+ * A checkpoint's content hash: for one file its sha256 (what `sha256sum` prints); for several files
+ * (external data, shards) the sha256 of a manifest of lines `<sha256>  <name relative to the first file>`.
+ */
+export async function checkpointSha256(files: readonly string[], db?: Database | null, signal?: AbortSignal): Promise<string> {
+  if (files.length === 1) return cachedSha256(files[0]!, db, signal);
+  const base = path.dirname(files[0]!);
+  const lines: string[] = [];
+  for (const f of files) lines.push(`${await cachedSha256(f, db, signal)}  ${path.relative(base, f).split(path.sep).join('/')}\n`);
+  return createHash('sha256').update(lines.join('')).digest('hex');
+}

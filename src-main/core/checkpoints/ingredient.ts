@@ -1,0 +1,345 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { TureenError } from '../../common/errors.js';
+import type { DType } from '../tensors/dtypes.js';
+import { isFloatDType } from '../tensors/dtypes.js';
+import type { FileStamp } from './hashing.js';
+import { checkpointSha256, stampOf } from './hashing.js';
+import type { GraphSummary, TensorLocation } from './onnx-file.js';
+import { readOnnxModel } from './onnx-file.js';
+import { readRange } from './read-range.js';
+import type { SafetensorsHeader } from './safetensors.js';
+import { readSafetensorsHeader, readShardIndex } from './safetensors.js';
+
+export type IngredientFormat = 'onnx' | 'safetensors';
+
+export interface TensorInfo {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  byteLength: number;
+  isFloat: boolean;
+}
+
+/** Everything known about a checkpoint without its weights; serialisable (stored by scans). */
+export interface IngredientSummary {
+  path: string;
+  format: IngredientFormat;
+  /** total bytes of all files holding the weights */
+  bytes: number;
+  files: FileStamp[];
+  tensors: TensorInfo[];
+  /** the ONNX graph that defines the computation: the .onnx itself or the bound graph.onnx; null if none */
+  graphPath: string | null;
+  graph: GraphSummary | null;
+  /** safetensors `__metadata__` */
+  metadata: Record<string, string>;
+  /** wrapper prefix removed from state-dict keys (`module.`), or null */
+  strippedPrefix: string | null;
+  /** safetensors bound to a graph: names found on one side only */
+  unmatched: { notInGraph: string[]; notInCheckpoint: string[] } | null;
+  /** lives in a folder named base, pretrained or zeroshot (or was given as the base) */
+  isBase: boolean;
+}
+
+export type TensorData = Float32Array | Float64Array | Uint16Array | BigInt64Array | BigUint64Array | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array;
+
+export interface Ingredient extends IngredientSummary {
+  tensor(name: string): TensorInfo | undefined;
+  /** where a tensor's bytes are (for streaming readers) */
+  locate(name: string): TensorLocation;
+  /** the tensor's little-endian bytes in its dtype, in a fresh aligned buffer */
+  readTensorBytes(name: string): Promise<Uint8Array>;
+  /** typed view of readTensorBytes (f16/bf16 as Uint16Array bit patterns) */
+  readTensor(name: string): Promise<TensorData>;
+  /** content hash of the weight file(s), cached in the database when one is given */
+  sha256(signal?: AbortSignal): Promise<string>;
+  summary(): IngredientSummary;
+}
+
+export interface OpenIngredientOptions {
+  /** the ONNX graph for a safetensors state dict (else graph.onnx in its folder or the nearest parent) */
+  graph?: string;
+  db?: Database | null;
+  /** strip this prefix from every state-dict key (user's request); else detected when it makes names match */
+  stripPrefix?: string;
+  /** treat as the family's base whatever its folder */
+  base?: boolean;
+}
+
+export const BASE_FOLDER_NAMES = ['base', 'pretrained', 'zeroshot', 'zero-shot', 'zero_shot'];
+export const WRAPPER_PREFIXES = ['module.', 'model.', 'state_dict.', '_orig_mod.'];
+const PICKLE_EXTENSIONS = ['.pt', '.pth', '.bin', '.ckpt', '.pkl'];
+
+export function isBaseFolder(file: string): boolean {
+  return BASE_FOLDER_NAMES.includes(path.basename(path.dirname(file)).toLowerCase());
+}
+
+export function pickleRefusal(file: string): TureenError {
+  return new TureenError(
+    'not_supported',
+    `${file}: PyTorch pickles are not read (unpickling runs arbitrary code). Convert it to safetensors once:\n` +
+      `  python -c "import torch, safetensors.torch as st; sd = torch.load('${path.basename(file)}', map_location='cpu')"\n` +
+      `  then: st.save_file({k: v.contiguous() for k, v in sd.get('state_dict', sd).items()}, 'model.safetensors')`,
+    { file },
+  );
+}
+
+/** A safetensors file whose 1-D integer `labels` of length N sits beside tensors with first axis N is an eval set. */
+export function looksLikeEvalSet(header: SafetensorsHeader): boolean {
+  const labels = header.tensors.find((t) => t.name === 'labels');
+  if (!labels || labels.shape.length !== 1 || isFloatDType(labels.dtype) || labels.dtype === 'bool') return false;
+  const n = labels.shape[0];
+  const others = header.tensors.filter((t) => t !== labels);
+  return others.length > 0 && others.every((t) => t.shape[0] === n);
+}
+
+/** graph.onnx in the checkpoint's folder or the nearest parent folder. */
+export function findBoundGraph(file: string): string | null {
+  let dir = path.dirname(path.resolve(file));
+  for (;;) {
+    const candidate = path.join(dir, 'graph.onnx');
+    if (fs.existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+const graphCache = new Map<string, { stamp: string; info: ReturnType<typeof readOnnxModel> }>();
+
+function readGraphCached(file: string): ReturnType<typeof readOnnxModel> {
+  const s = stampOf(file);
+  const key = `${s.size}:${s.mtimeMs}`;
+  const hit = graphCache.get(s.path);
+  if (hit && hit.stamp === key) return hit.info;
+  const info = readOnnxModel(s.path);
+  graphCache.set(s.path, { stamp: key, info });
+  if (graphCache.size > 16) graphCache.delete(graphCache.keys().next().value!);
+  return info;
+}
+
+/** Pick the wrapper prefix whose removal makes the most keys match the graph (none when nothing improves). */
+function choosePrefix(keys: readonly string[], graphNames: ReadonlySet<string> | null, requested?: string): string | null {
+  if (requested !== undefined) {
+    const missing = keys.filter((k) => !k.startsWith(requested));
+    if (missing.length) {
+      throw new TureenError('bad_request', `--strip-prefix "${requested}": ${missing.length} keys do not start with it (e.g. "${missing[0]}")`);
+    }
+    return requested;
+  }
+  if (!graphNames) return null;
+  const score = (prefix: string) => keys.filter((k) => graphNames.has(k.slice(prefix.length))).length;
+  let best: string | null = null;
+  let bestScore = score('');
+  let prefix = '';
+  for (;;) {
+    const next = WRAPPER_PREFIXES.find((p) => keys.length > 0 && keys.every((k) => k.startsWith(prefix + p)));
+    if (!next) break;
+    prefix += next;
+    const s = score(prefix);
+    if (s > bestScore) {
+      best = prefix;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+interface Located {
+  info: TensorInfo;
+  location: TensorLocation;
+}
+
+function readLocation(location: TensorLocation, owner: string): Promise<Uint8Array> {
+  if (location.kind === 'memory') return Promise.resolve(location.bytes.slice());
+  return readRange(location.file, location.offset, location.byteLength, owner);
+}
+
+function typed(bytes: Uint8Array, dtype: DType): TensorData {
+  const b = bytes.buffer;
+  const o = bytes.byteOffset;
+  switch (dtype) {
+    case 'f32':
+      return new Float32Array(b, o, bytes.byteLength / 4);
+    case 'f64':
+      return new Float64Array(b, o, bytes.byteLength / 8);
+    case 'f16':
+    case 'bf16':
+    case 'u16':
+      return new Uint16Array(b, o, bytes.byteLength / 2);
+    case 'i64':
+      return new BigInt64Array(b, o, bytes.byteLength / 8);
+    case 'u64':
+      return new BigUint64Array(b, o, bytes.byteLength / 8);
+    case 'i32':
+      return new Int32Array(b, o, bytes.byteLength / 4);
+    case 'u32':
+      return new Uint32Array(b, o, bytes.byteLength / 4);
+    case 'i16':
+      return new Int16Array(b, o, bytes.byteLength / 2);
+    case 'i8':
+      return new Int8Array(b, o, bytes.byteLength);
+    default:
+      return bytes;
+  }
+}
+
+function makeIngredient(summary: IngredientSummary, located: Map<string, Located>, db: Database | null): Ingredient {
+  let hash: Promise<string> | null = null;
+  const locate = (name: string): TensorLocation => {
+    const hit = located.get(name);
+    if (!hit) throw new TureenError('not_found', `${summary.path}: no tensor "${name}"`, { file: summary.path, tensor: name });
+    return hit.location;
+  };
+  return {
+    ...summary,
+    tensor: (name) => located.get(name)?.info,
+    locate,
+    readTensorBytes: (name) => readLocation(locate(name), summary.path),
+    readTensor: async (name) => typed(await readLocation(locate(name), summary.path), located.get(name)!.info.dtype),
+    sha256(signal) {
+      hash ??= checkpointSha256(
+        summary.files.map((f) => f.path),
+        db,
+        signal,
+      );
+      hash.catch(() => (hash = null));
+      return hash;
+    },
+    summary: () => ({ ...summary }),
+  };
+}
+
+function tensorInfo(name: string, dtype: DType, shape: number[], byteLength: number): TensorInfo {
+  return { name, dtype, shape, byteLength, isFloat: isFloatDType(dtype) };
+}
+
+function openOnnx(file: string, options: OpenIngredientOptions): Ingredient {
+  const model = readOnnxModel(file);
+  const located = new Map<string, Located>();
+  for (const t of model.tensors) located.set(t.name, { info: tensorInfo(t.name, t.dtype, t.shape, t.byteLength), location: t.location });
+  const files = model.files.map(stampOf);
+  return makeIngredient(
+    {
+      path: file,
+      format: 'onnx',
+      bytes: files.reduce((s, f) => s + f.size, 0),
+      files,
+      tensors: [...located.values()].map((l) => l.info),
+      graphPath: file,
+      graph: model.graph,
+      metadata: {},
+      strippedPrefix: null,
+      unmatched: null,
+      isBase: options.base ?? isBaseFolder(file),
+    },
+    located,
+    options.db ?? null,
+  );
+}
+
+function openSafetensors(file: string, options: OpenIngredientOptions): Ingredient {
+  const sharded = file.endsWith('.index.json');
+  const headers: SafetensorsHeader[] = [];
+  let metadata: Record<string, string> = {};
+  if (sharded) {
+    const index = readShardIndex(file);
+    for (const shard of index.shards) {
+      if (!fs.existsSync(shard)) {
+        throw new TureenError('bad_checkpoint', `${file}: shard ${path.basename(shard)} is missing`, { file, shard });
+      }
+      headers.push(readSafetensorsHeader(shard));
+    }
+    for (const [name, shard] of index.weightMap) {
+      const header = headers.find((h) => h.file === shard)!;
+      if (!header.tensors.some((t) => t.name === name)) {
+        throw new TureenError('bad_checkpoint', `${file}: "${name}" is mapped to ${path.basename(shard)}, which does not hold it`, { file, tensor: name });
+      }
+    }
+    metadata = headers[0]?.metadata ?? {};
+  } else {
+    const header = readSafetensorsHeader(file);
+    if (looksLikeEvalSet(header)) {
+      throw new TureenError('bad_checkpoint', `${file} is an eval set (it has "labels" and inputs with the same first axis), not a checkpoint; pass it with --holdout or --eval`, { file, kind: 'evalset' });
+    }
+    headers.push(header);
+    metadata = header.metadata;
+  }
+  const entries = headers.flatMap((h) => h.tensors.map((t) => ({ ...t, file: h.file })));
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) throw new TureenError('bad_checkpoint', `${file}: tensor "${e.name}" appears in two shards`, { file, tensor: e.name });
+    seen.add(e.name);
+  }
+  const graphPath = options.graph ? path.resolve(options.graph) : findBoundGraph(file);
+  const graphModel = graphPath ? readGraphCached(graphPath) : null;
+  const graphNames = graphModel ? new Set(graphModel.tensors.map((t) => t.name)) : null;
+  const keys = entries.map((e) => e.name);
+  const prefix = choosePrefix(keys, graphNames, options.stripPrefix);
+  const located = new Map<string, Located>();
+  for (const e of entries) {
+    const name = prefix ? e.name.slice(prefix.length) : e.name;
+    located.set(name, {
+      info: tensorInfo(name, e.dtype, e.shape, e.byteLength),
+      location: { kind: 'file', file: e.file, offset: e.offset, byteLength: e.byteLength },
+    });
+  }
+  const unmatched = graphNames
+    ? {
+        notInGraph: [...located.keys()].filter((n) => !graphNames.has(n)),
+        notInCheckpoint: [...graphNames].filter((n) => !located.has(n)),
+      }
+    : null;
+  const files = headers.map((h) => stampOf(h.file));
+  if (sharded) files.unshift(stampOf(file));
+  return makeIngredient(
+    {
+      path: file,
+      format: 'safetensors',
+      bytes: files.reduce((s, f) => s + f.size, 0),
+      files,
+      tensors: [...located.values()].map((l) => l.info),
+      graphPath,
+      graph: graphModel?.graph ?? null,
+      metadata,
+      strippedPrefix: prefix,
+      unmatched,
+      isBase: options.base ?? isBaseFolder(file),
+    },
+    located,
+    options.db ?? null,
+  );
+}
+
+/** The checkpoint file inside a folder: one .onnx, a sharded index, or one .safetensors. */
+export function checkpointFileIn(dir: string): string {
+  const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
+  const onnx = names.filter((n) => n.endsWith('.onnx') && n !== 'graph.onnx');
+  const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
+  const st = names.filter((n) => n.endsWith('.safetensors'));
+  const pick = onnx.length === 1 ? onnx : index.length === 1 ? index : st.length === 1 ? st : onnx.length + index.length + st.length === 0 ? [] : null;
+  if (pick === null) {
+    throw new TureenError('bad_request', `${dir} holds several checkpoints; name the file, or give the folder to scan/cook as a kitchen`, { file: dir });
+  }
+  if (pick.length === 0) throw new TureenError('not_found', `${dir}: no .onnx or .safetensors checkpoint in this folder`, { file: dir });
+  return path.join(dir, pick[0]!);
+}
+
+/** Open one checkpoint: parse its header/graph and locate every tensor; no weights are read. */
+export function openIngredient(input: string, options: OpenIngredientOptions = {}): Ingredient {
+  let file = path.resolve(input);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new TureenError('not_found', `${file} does not exist; check the path`, { file });
+  }
+  if (stat.isDirectory()) file = checkpointFileIn(file);
+  const lower = file.toLowerCase();
+  if (PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext))) throw pickleRefusal(file);
+  if (lower.endsWith('.onnx')) return openOnnx(file, options);
+  if (lower.endsWith('.safetensors') || lower.endsWith('.safetensors.index.json')) return openSafetensors(file, options);
+  throw new TureenError('not_supported', `${file}: not a checkpoint Tureen reads (.onnx, .safetensors, .safetensors.index.json)`, { file });
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { TureenError } from '../../common/errors.js';
+import { packageVersion } from '../paths.js';
+import { writeAll, writeFilesAtomically } from './atomic.js';
+
+export const RECIPE_SCHEMA = 'tureen/recipe@1';
+
+export interface RecipeIngredient {
+  path: string;
+  bytes: number;
+  sha256: string;
+  coefficient: number;
+}
+
+/** `<out>.recipe.json` (DESIGN.md, Formats): enough to replay the soup and to check its ingredients. */
+export interface RecipeDocument {
+  schema: typeof RECIPE_SCHEMA;
+  tool: { name: 'tureen'; version: string };
+  created: string;
+  method: string;
+  /** method-specific parameters (alpha, dtype, precision, greedy rule, optimiser settings, ...) */
+  params: Record<string, unknown>;
+  ingredients: RecipeIngredient[];
+  /** greedy/learned soups: the held-out set and the steps or loss curve that chose the coefficients */
+  selection?: Record<string, unknown>;
+  outputs: Array<{ path: string; sha256: string }>;
+}
+
+export function recipePathFor(output: string): string {
+  return `${output}.recipe.json`;
+}
+
+export function makeRecipe(
+  fields: Pick<RecipeDocument, 'method' | 'params' | 'ingredients'> & { selection?: Record<string, unknown> | undefined },
+  outputs: RecipeDocument['outputs'],
+): RecipeDocument {
+  const doc: RecipeDocument = {
+    schema: RECIPE_SCHEMA,
+    tool: { name: 'tureen', version: packageVersion() },
+    created: new Date().toISOString(),
+    method: fields.method,
+    params: fields.params,
+    ingredients: fields.ingredients,
+    outputs,
+  };
+  if (fields.selection !== undefined) doc.selection = fields.selection;
+  return doc;
+}
+
+/** Write the recipe beside every output, atomically (all recipe files appear or none does). */
+export function writeRecipes(doc: RecipeDocument): string[] {
+  const files = doc.outputs.map((o) => recipePathFor(o.path));
+  const text = Buffer.from(JSON.stringify(doc, null, 2) + '\n', 'utf8');
+  writeFilesAtomically(files.map((f) => ({ path: f, write: (fd) => writeAll(fd, text) })));
+  return files;
+}
+
+/** Read and check a recipe file; relative ingredient paths are taken from the recipe's folder. */
+export function readRecipe(file: string): RecipeDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as { code?: string }).code === 'ENOENT' ? 'not_found' : 'bad_request';
+    throw new TureenError(code, `${file}: cannot read the recipe (${(error as Error).message})`, { file });
+  }
+  const d = doc as Partial<RecipeDocument> | null;
+  if (!d || d.schema !== RECIPE_SCHEMA) {
+    throw new TureenError('bad_request', `${file}: not a Tureen recipe (expected "schema": "${RECIPE_SCHEMA}")`, { file });
+  }
+  if (!Array.isArray(d.ingredients) || d.ingredients.length === 0) {
+    throw new TureenError('bad_request', `${file}: the recipe lists no ingredients`, { file });
+  }
+  const dir = path.dirname(path.resolve(file));
+  const ingredients = d.ingredients.map((ing, i) => {
+    if (typeof ing?.path !== 'string' || typeof ing.sha256 !== 'string' || typeof ing.coefficient !== 'number') {
+      throw new TureenError('bad_request', `${file}: ingredients[${i}] needs path, sha256 and coefficient`, { file });
+    }
+    return { ...ing, path: path.resolve(dir, ing.path) };
+  });
+  return {
+    ...(d as RecipeDocument),
+    params: typeof d.params === 'object' && d.params !== null ? d.params : {},
+    ingredients,
+    outputs: Array.isArray(d.outputs) ? d.outputs : [],
+  };
+}

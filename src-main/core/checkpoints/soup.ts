@@ -1,0 +1,202 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
+import { TureenError } from '../../common/errors.js';
+import type { FloatDType } from '../tensors/dtypes.js';
+import { dtypeBytes } from '../tensors/dtypes.js';
+import { bytesEqual } from '../tensors/kernels.js';
+import type { Precision } from './accumulator.js';
+import { WeightAccumulator } from './accumulator.js';
+import { writeAll, writeFilesAtomically } from './atomic.js';
+import type { Family } from './families.js';
+import { embed, pointAtExternal, prepareFamilyModel } from './family-graph.js';
+import { checkpointSha256 } from './hashing.js';
+import type { Ingredient } from './ingredient.js';
+import { buildLayout, weightLayout } from './layout.js';
+import { PROTOBUF_LIMIT } from './onnx-file.js';
+import type { RecipeDocument, RecipeIngredient } from './recipe.js';
+import { makeRecipe, writeRecipes } from './recipe.js';
+import { writeSafetensorsTo } from './safetensors.js';
+
+export interface SoupPart {
+  ingredient: Ingredient;
+  coefficient: number;
+}
+
+/** Above this an .onnx soup keeps its weights in `<out>.data` (protobuf's 2 GiB limit, with headroom). */
+export const EMBED_LIMIT_BYTES = 1.8 * 1024 ** 3;
+
+/** Integer tensors (shape constants, position ids, counters) must be identical: they are copied, never averaged. */
+export async function verifyIdenticalIntegers(tensorNames: readonly string[], ingredients: readonly Ingredient[]): Promise<void> {
+  const [first, ...rest] = ingredients;
+  if (!first) return;
+  for (const name of tensorNames) {
+    const reference = await first.readTensorBytes(name);
+    for (const other of rest) {
+      const bytes = await other.readTensorBytes(name);
+      if (!bytesEqual(reference, bytes)) {
+        throw new TureenError(
+          'family_mismatch',
+          `integer tensor "${name}" differs between ${first.path} and ${other.path}; integer tensors (shape constants, position ids, counters) are copied, never averaged, so they must be identical`,
+          { tensor: name, files: [first.path, other.path] },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Σ coefficient_i × θ_i, streamed. Equal coefficients are summed with weight 1 and returned as `scale`,
+ * so a uniform soup is (Σ θ_i) / N like a framework's mean. Float64 tensors force float64 accumulation.
+ */
+export async function averageIngredients(
+  family: Family<Ingredient>,
+  parts: readonly SoupPart[],
+  options: { precision?: Precision; signal?: AbortSignal; onProgress?: (done: number, total: number, current: string) => void } = {},
+): Promise<{ weights: WeightAccumulator; scale: number }> {
+  if (parts.length === 0) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
+  const layout = weightLayout(family.tensors);
+  const precision = options.precision ?? (layout.entries.some((e) => e.dtype === 'f64') ? 'f64' : 'f32');
+  await verifyIdenticalIntegers(
+    family.tensors.filter((t) => !t.isFloat).map((t) => t.name),
+    parts.map((p) => p.ingredient),
+  );
+  const weights = new WeightAccumulator(layout, { precision });
+  const c0 = parts[0]!.coefficient;
+  const uniform = parts.every((p) => p.coefficient === c0);
+  let done = 0;
+  for (const part of parts) {
+    options.signal?.throwIfAborted();
+    options.onProgress?.(done, parts.length, part.ingredient.path);
+    await weights.addScaled(part.ingredient, uniform ? 1 : part.coefficient, options.signal ? { signal: options.signal } : {});
+    done++;
+  }
+  options.onProgress?.(done, parts.length, '');
+  return { weights, scale: uniform ? c0 : 1 };
+}
+
+/** The recipe's ingredient list (content hashes are read or taken from the cache). */
+export async function recipeIngredients(parts: readonly SoupPart[], signal?: AbortSignal): Promise<RecipeIngredient[]> {
+  const out: RecipeIngredient[] = [];
+  for (const p of parts) {
+    out.push({ path: p.ingredient.path, bytes: p.ingredient.bytes, sha256: await p.ingredient.sha256(signal), coefficient: p.coefficient });
+  }
+  return out;
+}
+
+export type SoupFormat = 'onnx' | 'safetensors';
+
+export function soupFormatOf(file: string): SoupFormat {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.onnx')) return 'onnx';
+  if (lower.endsWith('.safetensors')) return 'safetensors';
+  throw new TureenError('bad_request', `--out ${file}: the extension picks the format; use .onnx or .safetensors`);
+}
+
+export interface WriteSoupOptions {
+  family: Family<Ingredient>;
+  weights: WeightAccumulator;
+  /** the soup is scale × weights */
+  scale?: number;
+  outputs: readonly string[];
+  /** output dtype for float tensors (default: each tensor's own); .onnx outputs keep the graph's dtypes */
+  dtype?: FloatDType;
+  /** .onnx: put weights in `<out>.data` even when they would fit in the file */
+  externalData?: boolean;
+  recipe: { method: string; params: Record<string, unknown>; ingredients: RecipeIngredient[]; selection?: Record<string, unknown> };
+}
+
+export interface WrittenOutput {
+  path: string;
+  format: SoupFormat;
+  sha256: string;
+  bytes: number;
+  /** the output file plus its external data file, if any */
+  files: string[];
+}
+
+export interface WrittenSoup {
+  outputs: WrittenOutput[];
+  recipe: RecipeDocument;
+  recipeFiles: string[];
+}
+
+async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string[]> {
+  const { prepared } = await prepareFamilyModel(options.family);
+  const scale = options.scale ?? 1;
+  const changed = prepared.floats.filter((f) => options.dtype && f.dtype !== options.dtype);
+  if (changed.length) {
+    throw new TureenError('bad_request', `--dtype ${options.dtype}: an .onnx soup keeps its graph's dtypes ("${changed[0]!.name}" is ${changed[0]!.dtype}); use a .safetensors output for another dtype`);
+  }
+  const layout = buildLayout(prepared.floats);
+  const external = options.externalData === true || layout.totalBytes > EMBED_LIMIT_BYTES;
+  if (!external) {
+    for (const f of prepared.floats) embed(f.tensor, options.weights.tensorBytes(f.name, scale, f.dtype));
+    const bytes = toBinary(ModelProtoSchema, prepared.model);
+    if (bytes.byteLength > PROTOBUF_LIMIT) {
+      throw new TureenError('not_supported', `${out}: over 2 GiB with embedded weights; write it with external data`);
+    }
+    writeFilesAtomically([{ path: out, write: (fd) => writeAll(fd, bytes) }]);
+    return [out];
+  }
+  const dataFile = `${out}.data`;
+  const location = path.basename(dataFile);
+  layout.entries.forEach((e, i) => pointAtExternal(prepared.floats[i]!.tensor, location, e.offset, e.byteLength));
+  const graphBytes = toBinary(ModelProtoSchema, prepared.model);
+  writeFilesAtomically([
+    {
+      path: dataFile,
+      write: (fd) => {
+        let position = 0;
+        for (const e of layout.entries) {
+          if (e.offset > position) writeAll(fd, new Uint8Array(e.offset - position));
+          writeAll(fd, options.weights.tensorBytes(e.name, scale, e.dtype));
+          position = e.offset + e.byteLength;
+        }
+      },
+    },
+    { path: out, write: (fd) => writeAll(fd, graphBytes) },
+  ]);
+  return [out, dataFile];
+}
+
+async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Promise<string[]> {
+  const source = options.family.members[0] ?? options.family.base;
+  if (!source) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
+  const scale = options.scale ?? 1;
+  const integers = new Map<string, Uint8Array>();
+  for (const t of options.family.tensors) if (!t.isFloat) integers.set(t.name, await source.readTensorBytes(t.name));
+  const tensors = options.family.tensors.map((t) => {
+    const dtype = t.isFloat ? (options.dtype ?? (t.dtype as FloatDType)) : t.dtype;
+    return { name: t.name, dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtype) };
+  });
+  const metadata: Record<string, string> = { format: 'pt', ...source.metadata, 'tureen.method': options.recipe.method, 'tureen.recipe': path.basename(`${out}.recipe.json`) };
+  writeFilesAtomically([
+    {
+      path: out,
+      write: (fd) =>
+        writeSafetensorsTo(fd, tensors, metadata, (i) => {
+          const t = tensors[i]!;
+          return integers.get(t.name) ?? options.weights.tensorBytes(t.name, scale, t.dtype as FloatDType);
+        }),
+    },
+  ]);
+  return [out];
+}
+
+/** Write a soup to every output (format from the extension) and `<out>.recipe.json` beside each, atomically. */
+export async function writeSoup(options: WriteSoupOptions): Promise<WrittenSoup> {
+  if (options.outputs.length === 0) throw new TureenError('bad_request', 'no --out given: say where to write the soup (.onnx or .safetensors)');
+  const outputs: WrittenOutput[] = [];
+  for (const given of options.outputs) {
+    const out = path.resolve(given);
+    const format = soupFormatOf(out);
+    const files = format === 'onnx' ? await writeOnnx(options, out) : await writeSafetensorsSoup(options, out);
+    const sha256 = await checkpointSha256(files);
+    outputs.push({ path: out, format, sha256, bytes: files.reduce((s, f) => s + fs.statSync(f).size, 0), files });
+  }
+  const recipe = makeRecipe(options.recipe, outputs.map((o) => ({ path: o.path, sha256: o.sha256 })));
+  const recipeFiles = writeRecipes(recipe);
+  return { outputs, recipe, recipeFiles };
+}
