@@ -1,6 +1,6 @@
 /** The comparison table's model: rows, columns, winners and CSV, independent of the API's exact shape. */
-import { toCsv } from './csv';
-import { winners } from './table';
+import { toCsv } from './csv.js';
+import { winners } from './table.js';
 
 export interface CompareSet {
   name: string;
@@ -19,6 +19,8 @@ export interface CompareRow {
   isReference: boolean;
   /** models averaged or ensembled into it */
   members: number | null;
+  /** e.g. which checkpoint the best single model is */
+  detail: string | null;
   top1: Record<string, number | null>;
   meanShift: number | null;
   nll: number | null;
@@ -89,4 +91,91 @@ export function compareCsv(sets: readonly CompareSet[], rows: readonly CompareRo
     r.cost,
   ]);
   return toCsv(header, body);
+}
+
+const KIND_LABELS: Record<string, string> = {
+  base: 'Base (pretrained)',
+  best_single: 'Best single (held-out)',
+  oracle: 'Oracle (best per set)',
+  uniform_soup: 'Uniform soup',
+  greedy_soup: 'Greedy soup',
+  learned_soup: 'Learned soup',
+  ensemble: 'Ensemble (all)',
+  greedy_ensemble: 'Greedy ensemble',
+};
+
+/** Display order of the comparison rows after the ingredients. */
+const KIND_ORDER = [
+  'base',
+  'best_single',
+  'oracle',
+  'uniform_soup',
+  'greedy_soup',
+  'learned_soup',
+  'ensemble',
+  'greedy_ensemble',
+];
+
+/** The set NLL, ECE and McNemar are read on: the first in-distribution test set, else the first set. */
+export function metricsSetName(sets: readonly CompareSet[]): string | null {
+  return (sets.find((s) => s.role === 'id') ?? sets[0])?.name ?? null;
+}
+
+export interface ApiCompareShape {
+  evalsets: Array<{ name: string; role: string; n: number }>;
+  rows: Array<{
+    kind: string;
+    label: string;
+    ingredients: string[];
+    metrics: Record<string, { top1: number; nll: number; ece: number } | null>;
+    meanShift: number | null;
+    params: number;
+    relativeCost: number;
+    mcnemarP: Record<string, number | null>;
+  }>;
+}
+
+/** The API's comparison table as the view's rows (ingredients first, then the comparison in a fixed order). */
+export function compareRows(
+  table: ApiCompareShape,
+  nameOf: (label: string) => string = (l) => l,
+): {
+  sets: CompareSet[];
+  rows: CompareRow[];
+  metricsSet: string | null;
+} {
+  const roleOrder: Record<string, number> = { holdout: 0, id: 1, shift: 2 };
+  const sets = [...table.evalsets]
+    .sort((a, b) => (roleOrder[a.role] ?? 3) - (roleOrder[b.role] ?? 3))
+    .map((s) => ({ name: s.name, role: s.role, n: s.n }));
+  const on = metricsSetName(sets);
+  const rows = table.rows.map((r, index): CompareRow => {
+    const isIngredient = r.kind === 'ingredient';
+    const m = on ? r.metrics[on] : null;
+    return {
+      id: `${r.kind}:${index}`,
+      label: isIngredient ? nameOf(r.label) : (KIND_LABELS[r.kind] ?? r.label),
+      kind: r.kind,
+      isIngredient,
+      isReference: r.kind === 'oracle',
+      members: isIngredient ? 1 : r.ingredients.length,
+      detail: r.kind === 'best_single' && r.ingredients[0] ? nameOf(r.ingredients[0]) : null,
+      top1: Object.fromEntries(sets.map((s) => [s.name, r.metrics[s.name]?.top1 ?? null])),
+      meanShift: r.meanShift,
+      nll: m?.nll ?? null,
+      ece: m?.ece ?? null,
+      mcnemarP: on ? (r.mcnemarP[on] ?? null) : null,
+      params: r.params,
+      cost: r.relativeCost,
+    };
+  });
+  const rank = (row: CompareRow) => (row.isIngredient ? -1 : KIND_ORDER.indexOf(row.kind));
+  return {
+    sets,
+    rows: rows
+      .map((row, i) => ({ row, i }))
+      .sort((a, b) => rank(a.row) - rank(b.row) || a.i - b.i)
+      .map((x) => x.row),
+    metricsSet: on,
+  };
 }

@@ -1,5 +1,9 @@
 import type { Component } from 'svelte';
 import type { AppInfo } from '../lib/types';
+import CompareView from './CompareView.svelte';
+import CookView from './CookView.svelte';
+import EvalSetsView from './EvalSetsView.svelte';
+import EvaluateView from './EvaluateView.svelte';
 import KitchensView from './KitchensView.svelte';
 
 export interface ViewEntry {
@@ -9,4 +13,10 @@ export interface ViewEntry {
 }
 
 /** The navigation, in the order a researcher works: register, evaluate, cook, compare, report. */
-export const views: ViewEntry[] = [{ route: 'kitchens', label: 'Kitchens', component: KitchensView }];
+export const views: ViewEntry[] = [
+  { route: 'kitchens', label: 'Kitchens', component: KitchensView },
+  { route: 'evalsets', label: 'Eval sets', component: EvalSetsView },
+  { route: 'evaluate', label: 'Evaluate', component: EvaluateView },
+  { route: 'cook', label: 'Cook', component: CookView },
+  { route: 'compare', label: 'Compare', component: CompareView },
+];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { columnScale, MIX_HIGH, MIX_LOW, scaleBackground } from '../../../src-renderer/lib/colorscale';
-import { csvField, toCsv } from '../../../src-renderer/lib/csv';
+import { columnScale, MIX_HIGH, MIX_LOW, scaleBackground } from '../../../src-renderer/lib/colorscale.js';
+import { csvField, toCsv } from '../../../src-renderer/lib/csv.js';
 
 describe('columnScale', () => {
   it('maps a column linearly onto [0, 1] and skips missing values', () => {

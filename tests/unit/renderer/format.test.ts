@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cost, deltaPoints, hyperparameter, percent, pValue } from '../../../src-renderer/lib/format';
+import { cost, deltaPoints, hyperparameter, percent, pValue } from '../../../src-renderer/lib/format.js';
 
 describe('percent', () => {
   it('prints fractions as percent with two decimals, and a dash when unknown', () => {
