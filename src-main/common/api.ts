@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { appApi } from './api/app.js';
+import { checkpointsApi, checkpointsEvents } from './api/checkpoints.js';
 import { jobsApi, jobsEvents } from './api/jobs.js';
 import { kitchensApi, kitchensEvents } from './api/kitchens.js';
 
@@ -9,11 +10,13 @@ import { kitchensApi, kitchensEvents } from './api/kitchens.js';
  */
 export const api = {
   ...appApi,
+  ...checkpointsApi,
   ...jobsApi,
   ...kitchensApi,
 };
 
 export const events = {
+  ...checkpointsEvents,
   ...jobsEvents,
   ...kitchensEvents,
 };

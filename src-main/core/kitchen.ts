@@ -8,6 +8,7 @@ import type { TureenPaths } from './paths.js';
 import { resolvePaths } from './paths.js';
 import type { Handler, Handlers, ServiceContext, Transport } from './service.js';
 import { appHandlers } from './services/app.js';
+import { checkpointHandlers } from './services/checkpoints.js';
 import { jobHandlers } from './services/jobs.js';
 import { kitchenHandlers, registerDemoOnFirstStart } from './services/kitchens.js';
 import { openDatabase } from './store/database.js';
@@ -60,6 +61,7 @@ export class Kitchen {
     };
     this.handlers = {
       ...appHandlers(this.context, options.electronVersion ?? null),
+      ...checkpointHandlers(this.context),
       ...jobHandlers(this.context),
       ...kitchenHandlers(this.context),
       ...options.overrides,

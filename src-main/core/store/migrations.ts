@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { kitchensMigration } from './migrations/001-kitchens.js';
+import { checkpointsMigration } from './migrations/002-checkpoints.js';
 
 export interface Migration {
   version: number;
@@ -11,7 +12,7 @@ export interface Migration {
  * Every schema change, in order. Never edit a migration that has shipped: add a new one.
  * Domains add their migrations in ./migrations/<NNN>-<name>.ts and list them here.
  */
-export const migrations: Migration[] = [kitchensMigration];
+export const migrations: Migration[] = [kitchensMigration, checkpointsMigration];
 
 export function latestVersion(list: readonly Migration[] = migrations): number {
   return list.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { channel, event } from '../contract.js';
+
+const JobStarted = z.object({ jobId: z.string() });
+const ErrorInfo = z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() });
+const HyperparameterValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/** One checkpoint found by a scan (a row of the checkpoints table). */
+export const CheckpointSummary = z.object({
+  id: z.number().int(),
+  kitchenId: z.number().int().nullable(),
+  /** the folder that was scanned */
+  root: z.string(),
+  path: z.string(),
+  /** path relative to root, with forward slashes */
+  relativePath: z.string(),
+  format: z.enum(['onnx', 'safetensors']).nullable(),
+  bytes: z.number(),
+  /** floating-point parameters (elements of float tensors) */
+  params: z.number(),
+  /** the dtype of most parameters (f32, f16, bf16, f64), '' when unreadable */
+  dtype: z.string(),
+  familyId: z.string().nullable(),
+  isBase: z.boolean(),
+  sha256: z.string().nullable(),
+  graphPath: z.string().nullable(),
+  hyperparameters: z.record(z.string(), HyperparameterValue),
+  /** where the hyperparameters came from: folder names and sidecar files */
+  hyperparameterSources: z.array(z.string()),
+  /** why the checkpoint could not be read (then format may be null) */
+  error: ErrorInfo.nullable(),
+  scannedAt: z.string(),
+});
+
+export const FamilyWarningSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  tensors: z.array(z.string()).optional(),
+  paths: z.array(z.string()).optional(),
+});
+
+export const FamilySummary = z.object({
+  id: z.string(),
+  root: z.string(),
+  kitchenId: z.number().int().nullable(),
+  label: z.string(),
+  graphPath: z.string().nullable(),
+  params: z.number(),
+  tensorCount: z.number().int(),
+  /** ingredient paths (base and duplicates excluded) */
+  members: z.array(z.string()),
+  base: z.string().nullable(),
+  duplicates: z.array(z.object({ kept: z.string(), duplicates: z.array(z.string()), sha256: z.string() })),
+  warnings: z.array(FamilyWarningSchema),
+});
+
+export const MismatchSchema = z.object({
+  path: z.string(),
+  comparedWith: z.string(),
+  familyId: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ kind: z.string(), message: z.string(), tensors: z.array(z.string()).optional() })),
+});
+
+export const ScanResult = z.object({
+  root: z.string(),
+  kitchenId: z.number().int().nullable(),
+  checkpoints: z.array(CheckpointSummary),
+  families: z.array(FamilySummary),
+  mismatches: z.array(MismatchSchema),
+  /** PyTorch pickles found (never read) and safetensors eval sets found beside the checkpoints */
+  pickles: z.array(z.string()),
+  evalSets: z.array(z.string()),
+  stats: z.object({ read: z.number().int(), reused: z.number().int(), removed: z.number().int(), failed: z.number().int() }),
+});
+
+export const SimilarityResult = z.object({
+  paths: z.array(z.string()),
+  base: z.string().nullable(),
+  taskVectors: z.boolean(),
+  parameters: z.number(),
+  norms: z.array(z.number()),
+  cosine: z.array(z.array(z.number())),
+  angleDegrees: z.array(z.array(z.number())),
+  l2: z.array(z.array(z.number())),
+});
+
+export const WeightCookResult = z.object({
+  recipe: z.object({
+    method: z.string(),
+    params: z.record(z.string(), z.unknown()),
+    ingredients: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), coefficient: z.number() })),
+  }),
+  outputs: z.array(z.object({ path: z.string(), format: z.string(), sha256: z.string(), bytes: z.number(), files: z.array(z.string()) })),
+  recipeFiles: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+
+const Scope = z.object({
+  /** one registered kitchen; without it and without paths: every kitchen */
+  kitchenId: z.number().int().positive().optional(),
+  /** folders to scan (outside serve mode they need not be registered) */
+  paths: z.array(z.string().min(1)).optional(),
+});
+
+const WeightOptions = z.object({
+  /** ONNX graph for safetensors state dicts (else graph.onnx beside them or in a parent folder) */
+  graph: z.string().min(1).optional(),
+  /** .onnx and/or .safetensors outputs; <out>.recipe.json is written beside each */
+  outputs: z.array(z.string().min(1)).min(1, 'give at least one output (--out)'),
+  /** float dtype of .safetensors outputs (default: the ingredients') */
+  dtype: z.enum(['f32', 'f16', 'bf16', 'f64']).optional(),
+  /** accumulate in float64 instead of float32 */
+  precision: z.enum(['f32', 'f64']).optional(),
+  /** .onnx outputs: weights in <out>.data even when they would fit */
+  externalData: z.boolean().optional(),
+});
+
+export const checkpointsApi = {
+  'checkpoints:scan': channel(
+    'Scan folders (or kitchens) for checkpoints, hyperparameters and families; a rescan reads only changed files (job; result ScanResult per root: {scans: ScanResult[]})',
+    Scope,
+    JobStarted,
+  ),
+  'checkpoints:list': channel(
+    'Checkpoints of the last scan, by kitchen or folder',
+    Scope,
+    z.object({ checkpoints: z.array(CheckpointSummary) }),
+  ),
+  'checkpoints:families': channel(
+    'Families (what can be averaged together), duplicates, warnings and mismatch reports of the last scan',
+    Scope,
+    z.object({ families: z.array(FamilySummary), mismatches: z.array(MismatchSchema) }),
+  ),
+  'checkpoints:cook': channel(
+    'Average weights without evaluation: uniform over the ingredients, interpolate (1 − α)·A + α·B, or explicit coefficients (job; result WeightCookResult)',
+    WeightOptions.extend({
+      method: z.enum(['uniform', 'interpolate', 'weighted']),
+      /** checkpoint files or folders (a base found by folder name is left out) */
+      ingredients: z.array(z.string().min(1)).min(1, 'give at least one checkpoint or folder'),
+      alpha: z.number().optional(),
+      coefficients: z.array(z.number()).optional(),
+    }),
+    JobStarted,
+  ),
+  'checkpoints:replay': channel(
+    'Cook a recipe file again; refuses ingredients whose sha256 changed (job; result WeightCookResult plus reproduced)',
+    z.object({
+      recipe: z.string().min(1),
+      outputs: z.array(z.string().min(1)).optional(),
+      graph: z.string().min(1).optional(),
+    }),
+    JobStarted,
+  ),
+  'checkpoints:similarity': channel(
+    'Pairwise cosine, angle and L2 of task vectors against a base (without a base: of the weights) (job; result SimilarityResult)',
+    z.object({
+      ingredients: z.array(z.string().min(1)).min(1),
+      base: z.string().min(1).optional(),
+      graph: z.string().min(1).optional(),
+    }),
+    JobStarted,
+  ),
+};
+
+export const checkpointsEvents = {
+  'checkpoints:changed': event(
+    'A scan stored new checkpoint or family data',
+    z.object({ root: z.string(), kitchenId: z.number().int().nullable() }),
+  ),
+};

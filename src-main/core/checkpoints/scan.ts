@@ -1,0 +1,252 @@
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { z } from 'zod';
+import type { CheckpointSummary, FamilySummary, MismatchSchema, ScanResult } from '../../common/api/checkpoints.js';
+import { toErrorInfo } from '../../common/errors.js';
+import type { FileStamp } from './hashing.js';
+import { stampOf } from './hashing.js';
+import { discoverCheckpoints } from './discover.js';
+import type { Family } from './families.js';
+import { groupFamilies, parameterCount } from './families.js';
+import { hyperparametersOf } from './hyperparameters.js';
+import type { IngredientSummary } from './ingredient.js';
+import { openIngredient } from './ingredient.js';
+
+type Checkpoint = z.output<typeof CheckpointSummary>;
+type FamilyOut = z.output<typeof FamilySummary>;
+type MismatchOut = z.output<typeof MismatchSchema>;
+type Scan = z.output<typeof ScanResult>;
+
+interface CheckpointRow {
+  id: number;
+  root: string;
+  kitchen_id: number | null;
+  path: string;
+  format: string | null;
+  bytes: number;
+  params: number;
+  dtype: string;
+  family_id: string | null;
+  is_base: number;
+  sha256: string | null;
+  hyperparameters: string;
+  summary: string | null;
+  stamps: string;
+  error: string | null;
+  scanned_at: string;
+}
+
+interface StoredHyperparameters {
+  values: Record<string, number | string | boolean>;
+  sources: string[];
+}
+
+export interface ScanOptions {
+  kitchenId?: number | null;
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message: string) => void;
+}
+
+/** The dtype most float parameters have. */
+export function dominantDType(summary: IngredientSummary): string {
+  const counts = new Map<string, number>();
+  for (const t of summary.tensors) if (t.isFloat) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.byteLength);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+}
+
+function unchanged(stored: FileStamp[], file: string): boolean {
+  if (stored.length === 0 || stored[0]!.path !== file) return false;
+  try {
+    return stored.every((s) => {
+      const now = stampOf(s.path);
+      return now.size === s.size && now.mtimeMs === s.mtimeMs;
+    });
+  } catch {
+    return false;
+  }
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  const hp = JSON.parse(row.hyperparameters) as StoredHyperparameters;
+  const summary = row.summary ? (JSON.parse(row.summary) as IngredientSummary) : null;
+  return {
+    id: row.id,
+    kitchenId: row.kitchen_id,
+    root: row.root,
+    path: row.path,
+    relativePath: path.relative(row.root, row.path).split(path.sep).join('/'),
+    format: (row.format as Checkpoint['format']) ?? null,
+    bytes: row.bytes,
+    params: row.params,
+    dtype: row.dtype,
+    familyId: row.family_id,
+    isBase: row.is_base === 1,
+    sha256: row.sha256,
+    graphPath: summary?.graphPath ?? null,
+    hyperparameters: hp.values,
+    hyperparameterSources: hp.sources,
+    error: row.error ? (JSON.parse(row.error) as Checkpoint['error']) : null,
+    scannedAt: row.scanned_at,
+  };
+}
+
+export function familyOut(family: Family, root: string, kitchenId: number | null): FamilyOut {
+  return {
+    id: family.id,
+    root,
+    kitchenId,
+    label: family.label,
+    graphPath: family.graphPath,
+    params: family.params,
+    tensorCount: family.tensors.length,
+    members: family.members.map((m) => m.path),
+    base: family.base?.path ?? null,
+    duplicates: family.duplicates,
+    warnings: family.warnings,
+  };
+}
+
+/**
+ * Scan a folder: find checkpoints, read the ones that are new or changed (by size and mtime of every
+ * file they consist of), hash them (cached), read hyperparameters, group families, store it all.
+ */
+export async function scanFolder(db: Database, folder: string, options: ScanOptions = {}): Promise<Scan> {
+  const root = path.resolve(folder);
+  const kitchenId = options.kitchenId ?? null;
+  const found = discoverCheckpoints(root);
+  const existing = new Map(
+    (db.prepare('SELECT * FROM checkpoints WHERE root = ?').all(root) as CheckpointRow[]).map((r) => [r.path, r]),
+  );
+  const now = new Date().toISOString();
+  const upsert = db.prepare(`
+    INSERT INTO checkpoints (root, kitchen_id, path, format, bytes, params, dtype, family_id, is_base, sha256, hyperparameters, summary, stamps, error, scanned_at)
+    VALUES (@root, @kitchen_id, @path, @format, @bytes, @params, @dtype, NULL, @is_base, @sha256, @hyperparameters, @summary, @stamps, @error, @scanned_at)
+    ON CONFLICT(root, path) DO UPDATE SET kitchen_id = excluded.kitchen_id, format = excluded.format, bytes = excluded.bytes,
+      params = excluded.params, dtype = excluded.dtype, is_base = excluded.is_base, sha256 = excluded.sha256,
+      hyperparameters = excluded.hyperparameters, summary = excluded.summary, stamps = excluded.stamps,
+      error = excluded.error, scanned_at = excluded.scanned_at`);
+  const stats = { read: 0, reused: 0, removed: 0, failed: 0 };
+  const total = found.checkpoints.length;
+  for (const [i, file] of found.checkpoints.entries()) {
+    options.signal?.throwIfAborted();
+    options.progress?.(i, total, path.relative(root, file));
+    const hp = hyperparametersOf(file, root);
+    const hyperparameters = JSON.stringify({ values: hp.values, sources: hp.sources } satisfies StoredHyperparameters);
+    const old = existing.get(file);
+    if (old && !old.error && unchanged(JSON.parse(old.stamps) as FileStamp[], file)) {
+      db.prepare('UPDATE checkpoints SET hyperparameters = ?, kitchen_id = ? WHERE id = ?').run(hyperparameters, kitchenId, old.id);
+      stats.reused++;
+      continue;
+    }
+    try {
+      const ingredient = openIngredient(file, { db });
+      const sha256 = await ingredient.sha256(options.signal);
+      const summary = ingredient.summary();
+      upsert.run({
+        root,
+        kitchen_id: kitchenId,
+        path: file,
+        format: summary.format,
+        bytes: summary.bytes,
+        params: parameterCount(summary.tensors),
+        dtype: dominantDType(summary),
+        is_base: summary.isBase ? 1 : 0,
+        sha256,
+        hyperparameters,
+        summary: JSON.stringify(summary),
+        stamps: JSON.stringify(summary.files),
+        error: null,
+        scanned_at: now,
+      });
+      stats.read++;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      let bytes = 0;
+      try {
+        bytes = stampOf(file).size;
+      } catch {
+        // vanished during the scan
+      }
+      upsert.run({
+        root,
+        kitchen_id: kitchenId,
+        path: file,
+        format: null,
+        bytes,
+        params: 0,
+        dtype: '',
+        is_base: 0,
+        sha256: null,
+        hyperparameters,
+        summary: null,
+        stamps: '[]',
+        error: JSON.stringify(toErrorInfo(error)),
+        scanned_at: now,
+      });
+      stats.failed++;
+    }
+  }
+  const present = new Set(found.checkpoints);
+  const remove = db.prepare('DELETE FROM checkpoints WHERE id = ?');
+  for (const [file, row] of existing) {
+    if (!present.has(file)) {
+      remove.run(row.id);
+      stats.removed++;
+    }
+  }
+  const rows = db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[];
+  const readable = rows.filter((r) => r.summary !== null);
+  const summaries = readable.map((r) => ({ ...(JSON.parse(r.summary!) as IngredientSummary), sha256: r.sha256 }));
+  const report = await groupFamilies(summaries, { hashOf: (s) => s.sha256 });
+  const familyOf = new Map<string, string>();
+  for (const f of report.families) {
+    for (const m of [...f.members, ...(f.base ? [f.base] : [])]) familyOf.set(m.path, f.id);
+    for (const d of f.duplicates) for (const p of d.duplicates) familyOf.set(p, f.id);
+  }
+  const families = report.families.map((f) => familyOut(f, root, kitchenId));
+  const mismatches: MismatchOut[] = report.mismatches;
+  db.transaction(() => {
+    const setFamily = db.prepare('UPDATE checkpoints SET family_id = ? WHERE id = ?');
+    for (const r of rows) setFamily.run(familyOf.get(r.path) ?? null, r.id);
+    db.prepare(
+      `INSERT INTO scan_reports (root, kitchen_id, report, scanned_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(root) DO UPDATE SET kitchen_id = excluded.kitchen_id, report = excluded.report, scanned_at = excluded.scanned_at`,
+    ).run(root, kitchenId, JSON.stringify({ families, mismatches, pickles: found.pickles, evalSets: found.evalSets }), now);
+  })();
+  options.progress?.(total, total, 'scanned');
+  const checkpoints = (db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[]).map(toCheckpoint);
+  return { root, kitchenId, checkpoints, families, mismatches, pickles: found.pickles, evalSets: found.evalSets, stats };
+}
+
+export interface Scope {
+  kitchenId?: number | undefined;
+  paths?: string[] | undefined;
+}
+
+function scopeWhere(scope: Scope): { sql: string; args: unknown[] } {
+  if (scope.kitchenId !== undefined) return { sql: 'kitchen_id = ?', args: [scope.kitchenId] };
+  if (scope.paths?.length) {
+    const roots = scope.paths.map((p) => path.resolve(p));
+    return { sql: `root IN (${roots.map(() => '?').join(', ')})`, args: roots };
+  }
+  return { sql: '1 = 1', args: [] };
+}
+
+export function listCheckpoints(db: Database, scope: Scope = {}): Checkpoint[] {
+  const where = scopeWhere(scope);
+  const rows = db.prepare(`SELECT * FROM checkpoints WHERE ${where.sql} ORDER BY root, path`).all(...where.args) as CheckpointRow[];
+  return rows.map(toCheckpoint);
+}
+
+export function listFamilies(db: Database, scope: Scope = {}): { families: FamilyOut[]; mismatches: MismatchOut[] } {
+  const where = scopeWhere(scope);
+  const rows = db.prepare(`SELECT report FROM scan_reports WHERE ${where.sql} ORDER BY root`).all(...where.args) as Array<{ report: string }>;
+  const families: FamilyOut[] = [];
+  const mismatches: MismatchOut[] = [];
+  for (const r of rows) {
+    const report = JSON.parse(r.report) as { families: FamilyOut[]; mismatches: MismatchOut[] };
+    families.push(...report.families);
+    mismatches.push(...report.mismatches);
+  }
+  return { families, mismatches };
+}
