@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 import { appApi } from './api/app.js';
 import { checkpointsApi, checkpointsEvents } from './api/checkpoints.js';
+import { evalsetsApi } from './api/evalsets.js';
+import { evaluationsApi } from './api/evaluations.js';
 import { jobsApi, jobsEvents } from './api/jobs.js';
 import { kitchensApi, kitchensEvents } from './api/kitchens.js';
+import { recipesApi } from './api/recipes.js';
 
 /**
  * The whole contract between the renderer (or any client) and the Kitchen service.
@@ -11,6 +14,9 @@ import { kitchensApi, kitchensEvents } from './api/kitchens.js';
 export const api = {
   ...appApi,
   ...checkpointsApi,
+  ...evalsetsApi,
+  ...evaluationsApi,
+  ...recipesApi,
   ...jobsApi,
   ...kitchensApi,
 };

@@ -9,8 +9,11 @@ import { resolvePaths } from './paths.js';
 import type { Handler, Handlers, ServiceContext, Transport } from './service.js';
 import { appHandlers } from './services/app.js';
 import { checkpointHandlers } from './services/checkpoints.js';
+import { evalsetHandlers } from './services/evalsets.js';
+import { evaluationHandlers } from './services/evaluations.js';
 import { jobHandlers } from './services/jobs.js';
 import { kitchenHandlers, registerDemoOnFirstStart } from './services/kitchens.js';
+import { recipeHandlers } from './services/recipes.js';
 import { openDatabase } from './store/database.js';
 
 export interface KitchenOptions {
@@ -64,6 +67,9 @@ export class Kitchen {
       ...checkpointHandlers(this.context),
       ...jobHandlers(this.context),
       ...kitchenHandlers(this.context),
+      ...evalsetHandlers(this.context),
+      ...evaluationHandlers(this.context),
+      ...recipeHandlers(this.context),
       ...options.overrides,
     };
     registerDemoOnFirstStart(this.context);

@@ -1,0 +1,177 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { z } from 'zod';
+import type { EvalSetSummary } from '../../common/api/evalsets.js';
+import { TureenError } from '../../common/errors.js';
+import type { EvalRole, EvalSet } from './evalset.js';
+import { looksLikeEvalSet, readEvalSet, readSafetensorsHeaderFile } from './evalset.js';
+
+export type EvalSetInfo = z.output<typeof EvalSetSummary>;
+
+/** An eval set with the role that applies to it (the app's role wins over the file's). */
+export interface RoledEvalSet {
+  set: EvalSet;
+  role: EvalRole | null;
+  roleSource: 'app' | 'file' | null;
+}
+
+const sets = new Map<string, { stamp: string; set: EvalSet }>();
+
+/** Read an eval set, reusing the parsed file while its size and mtime are unchanged. */
+export function loadEvalSet(file: string): EvalSet {
+  const absolute = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(absolute);
+  } catch {
+    throw new TureenError('not_found', `eval set ${absolute} does not exist; check the path`, {
+      file: absolute,
+    });
+  }
+  const stamp = `${stat.size}:${stat.mtimeMs}`;
+  const hit = sets.get(absolute);
+  if (hit && hit.stamp === stamp) return hit.set;
+  const set = readEvalSet(absolute);
+  sets.set(absolute, { stamp, set });
+  if (sets.size > 16) sets.delete(sets.keys().next().value as string);
+  return set;
+}
+
+export function appRole(db: Database, file: string): EvalRole | null {
+  const row = db.prepare('SELECT role FROM evalset_roles WHERE path = ?').get(path.resolve(file)) as
+    { role: EvalRole } | undefined;
+  return row?.role ?? null;
+}
+
+export function setAppRole(db: Database, file: string, role: EvalRole | null): void {
+  const absolute = path.resolve(file);
+  if (role === null) db.prepare('DELETE FROM evalset_roles WHERE path = ?').run(absolute);
+  else {
+    db.prepare(
+      `INSERT INTO evalset_roles (path, role, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at`,
+    ).run(absolute, role, new Date().toISOString());
+  }
+}
+
+export function withRole(db: Database | null, set: EvalSet): RoledEvalSet {
+  const fromApp = db ? appRole(db, set.file) : null;
+  if (fromApp) return { set, role: fromApp, roleSource: 'app' };
+  return { set, role: set.fileRole, roleSource: set.fileRole ? 'file' : null };
+}
+
+export function summarize(roled: RoledEvalSet): EvalSetInfo {
+  const { set } = roled;
+  const histogram: number[] = [];
+  for (const label of set.labels) histogram[label] = (histogram[label] ?? 0) + 1;
+  return {
+    path: set.file,
+    name: set.name,
+    role: roled.role,
+    roleSource: roled.roleSource,
+    n: set.n,
+    hash: set.hash,
+    inputs: set.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape })),
+    transform: set.transforms,
+    classSubset: set.classSubset,
+    labelHistogram: Array.from(histogram, (c) => c ?? 0),
+    bytes: set.bytes,
+  };
+}
+
+/** Every eval-set file under a folder (recursively; hidden folders skipped), by header only. */
+export function findEvalSetFiles(folder: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.safetensors')) {
+        const header = readSafetensorsHeaderFile(full);
+        if (header && looksLikeEvalSet(header.tensors)) out.push(full);
+      }
+    }
+  };
+  walk(path.resolve(folder));
+  return out;
+}
+
+/** Names must be unique among the sets used together: they key the results. */
+export function checkUniqueNames(list: readonly EvalSet[]): void {
+  const seen = new Map<string, string>();
+  for (const set of list) {
+    const other = seen.get(set.name);
+    if (other && other !== set.file) {
+      throw new TureenError(
+        'bad_evalset',
+        `two eval sets are named "${set.name}" (${other} and ${set.file}); give one another tureen.name`,
+        { name: set.name, files: [other, set.file] },
+      );
+    }
+    seen.set(set.name, set.file);
+  }
+}
+
+export interface EvalPlan {
+  holdout: RoledEvalSet | null;
+  /** id sets first, then shift sets, each in file order */
+  others: RoledEvalSet[];
+}
+
+/**
+ * The eval sets of a command: --holdout and --eval when given, else found in the folders by role (exactly
+ * one holdout when one is required; any id and shift sets).
+ */
+export function planEvalSets(
+  db: Database | null,
+  options: {
+    folders: readonly string[];
+    holdout?: string | undefined;
+    evals?: readonly string[] | undefined;
+    requireHoldout: boolean;
+  },
+): EvalPlan {
+  // Whatever is not named explicitly is found in the folders by role.
+  const found =
+    options.holdout && options.evals?.length
+      ? []
+      : options.folders
+          .filter((f) => fs.existsSync(f) && fs.statSync(f).isDirectory())
+          .flatMap((folder) => findEvalSetFiles(folder))
+          .map((file) => withRole(db, loadEvalSet(file)));
+  let holdout: RoledEvalSet | null;
+  if (options.holdout) {
+    holdout = { ...withRole(db, loadEvalSet(options.holdout)), role: 'holdout' };
+  } else {
+    const holdouts = found.filter((f) => f.role === 'holdout');
+    if (holdouts.length > 1) {
+      throw new TureenError(
+        'bad_evalset',
+        `several holdout eval sets found (${holdouts.map((h) => h.set.file).join(', ')}); pick one with --holdout`,
+        { files: holdouts.map((h) => h.set.file) },
+      );
+    }
+    holdout = holdouts[0] ?? null;
+  }
+  let others: RoledEvalSet[] = options.evals?.length
+    ? options.evals
+        .map((file) => withRole(db, loadEvalSet(file)))
+        .map((o): RoledEvalSet => (o.role === 'holdout' || o.role === null ? { ...o, role: 'id' } : o))
+    : found.filter((f) => f.role === 'id' || f.role === 'shift');
+  if (options.requireHoldout && !holdout) {
+    throw new TureenError(
+      'bad_evalset',
+      `no holdout eval set: pass --holdout <file>, or put a .safetensors eval set with tureen.role "holdout" in ${options.folders.join(', ')}`,
+    );
+  }
+  const rank = (r: RoledEvalSet) => (r.role === 'id' ? 0 : 1);
+  others = others
+    .filter((o) => !holdout || o.set.file !== holdout.set.file)
+    .sort((a, b) => rank(a) - rank(b));
+  checkUniqueNames([...(holdout ? [holdout.set] : []), ...others.map((o) => o.set)]);
+  return { holdout, others };
+}

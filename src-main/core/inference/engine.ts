@@ -1,0 +1,134 @@
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { TureenError } from '../../common/errors.js';
+import type { JobContext } from '../jobs.js';
+import type { TureenPaths } from '../paths.js';
+import { getSetting } from '../store/database.js';
+import type { EvalSet } from '../datasets/evalset.js';
+import type { Evaluation, ModelIdentity } from './evaluation-store.js';
+import { saveEvaluation } from './evaluation-store.js';
+import type { EvalModel, EvalOutcome } from './evaluator.js';
+import { Evaluator } from './evaluator.js';
+import { InferenceHost } from './host.js';
+import { LogitsCache } from './logits-cache.js';
+import { detectProviders, preferredProvider } from './providers.js';
+import type { HostSpawner } from './spawner.js';
+
+export const DEFAULT_BATCH_SIZE = 256;
+
+export interface RunSettings {
+  provider: string;
+  threads: number | null;
+  batchSize: number;
+}
+
+export interface EngineContext {
+  db: Database;
+  paths: TureenPaths;
+}
+
+/** The setting that moves the logits cache (default: <data dir>/cache/logits). */
+export const CACHE_DIR_SETTING = 'logits_cache_dir';
+
+let defaultSpawner: HostSpawner | null = null;
+
+/** The Electron shell calls this once with a utilityProcess-based spawner; elsewhere the host is forked. */
+export function setHostSpawner(spawner: HostSpawner): void {
+  defaultSpawner = spawner;
+}
+
+export interface EngineEvaluation {
+  record: Evaluation;
+  outcome: EvalOutcome;
+}
+
+/**
+ * Evaluations for one Kitchen: the inference host, the logits cache and the evaluations table, with the
+ * provider chosen once per run and recorded with every result.
+ */
+export class EvaluationEngine {
+  readonly host: InferenceHost;
+  readonly cache: LogitsCache;
+  readonly evaluator: Evaluator;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    spawner?: HostSpawner,
+  ) {
+    const chosen = spawner ?? defaultSpawner;
+    this.host = chosen ? new InferenceHost(chosen) : new InferenceHost();
+    this.cache = new LogitsCache(
+      getSetting(ctx.db, CACHE_DIR_SETTING) ?? path.join(ctx.paths.cacheDir, 'logits'),
+    );
+    this.evaluator = new Evaluator(this.host, this.cache);
+  }
+
+  settings(request: {
+    provider?: string | undefined;
+    threads?: number | undefined;
+    batchSize?: number | undefined;
+  }): RunSettings {
+    const providers = detectProviders();
+    let provider = request.provider;
+    if (provider) {
+      const status = providers.find((p) => p.name === provider);
+      if (!status) {
+        throw new TureenError(
+          'bad_request',
+          `unknown execution provider "${provider}"; this machine knows ${providers.map((p) => p.name).join(', ')}`,
+        );
+      }
+      if (!status.available)
+        throw new TureenError(
+          'not_supported',
+          `execution provider ${provider} is not available: ${status.reason ?? 'unknown reason'}`,
+        );
+    } else {
+      provider = preferredProvider(providers);
+    }
+    return { provider, threads: request.threads ?? null, batchSize: request.batchSize ?? DEFAULT_BATCH_SIZE };
+  }
+
+  /** Evaluate and store; progress is reported in examples of this eval set, offset by `progressBase`. */
+  async evaluate(
+    model: EvalModel & { identity: ModelIdentity },
+    set: EvalSet,
+    settings: RunSettings,
+    job?: { ctx: JobContext; base: number; total: number; message: string },
+  ): Promise<EngineEvaluation> {
+    job?.ctx.throwIfCancelled();
+    const outcome = await this.evaluator.evaluate(model, set, {
+      ...settings,
+      ...(job
+        ? {
+            signal: job.ctx.signal,
+            onProgress: (done: number) =>
+              job.ctx.progress({
+                done: job.base + done,
+                total: job.total,
+                unit: 'images',
+                message: job.message,
+              }),
+          }
+        : {}),
+    });
+    job?.ctx.throwIfCancelled();
+    return { record: saveEvaluation(this.ctx.db, model.identity, set, outcome, settings.threads), outcome };
+  }
+
+  close(): void {
+    this.host.close();
+  }
+}
+
+const engines = new WeakMap<object, EvaluationEngine>();
+
+/** One engine per Kitchen context (the host process is shared by every request of that Kitchen). */
+export function engineFor(ctx: EngineContext): EvaluationEngine {
+  let engine = engines.get(ctx);
+  if (!engine) {
+    engine = new EvaluationEngine(ctx);
+    engines.set(ctx, engine);
+  }
+  return engine;
+}

@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import type { z } from 'zod';
+import type { CompareRow, CompareTable } from '../../common/api/recipes.js';
+import type { Ingredient } from '../checkpoints/index.js';
+import type { EvalSet } from '../datasets/evalset.js';
+import { findLeakage } from '../datasets/leakage.js';
+import { planEvalSets } from '../datasets/registry.js';
+import type { Logits } from '../inference/metrics.js';
+import { averageLogits, computeMetrics, correctness } from '../inference/metrics.js';
+import { mcnemarExact } from '../inference/stats.js';
+import { greedyEnsemble } from './ensembles.js';
+import type { Ranked } from './greedy.js';
+import { greedyOrder, greedySoup } from './greedy.js';
+import { openSweep } from './ingredients.js';
+import { LEARNED_DEFAULT_BUDGET, learnedSoup } from './learned.js';
+import { saveRecipe } from './recipe-store.js';
+import type { RecipeRunner } from './runner.js';
+import type { IdentifiedModel } from './soup-models.js';
+import { SoupModels } from './soup-models.js';
+
+export type Row = z.output<typeof CompareRow>;
+export type Table = z.output<typeof CompareTable>;
+type Metrics = NonNullable<Row['metrics'][string]>;
+
+export interface CompareInput {
+  folders: readonly string[];
+  holdout?: string | undefined;
+  evals?: readonly string[] | undefined;
+  learnedBudget?: number | undefined;
+}
+
+/** A row under construction: its logits per eval set (for McNemar against the best single model). */
+interface Draft {
+  row: Omit<Row, 'mcnemarP'>;
+  logits: Map<string, Logits>;
+}
+
+function metricsOf(logits: Logits, set: EvalSet): Metrics {
+  const m = computeMetrics(logits, set.labels, set.classSubset);
+  return { n: m.n, correct: m.correct, top1: m.top1, top5: m.top5, nll: m.nll, ece: m.ece };
+}
+
+/**
+ * The comparison of a sweep: every ingredient (and the base), best single by held-out accuracy, the oracle
+ * best per set, uniform / greedy / learned soups, the uniform logit ensemble and the greedy ensemble, each
+ * with metrics per eval set, mean shift accuracy, cost, and McNemar's p against the best single model.
+ */
+export async function compareSweep(
+  db: Database,
+  runner: RecipeRunner,
+  input: CompareInput,
+): Promise<Omit<Table, 'id' | 'createdAt'>> {
+  const sweep = await openSweep(input.folders, { db });
+  const folders = input.folders.filter((f) => fs.existsSync(f) && fs.statSync(f).isDirectory());
+  const plan = planEvalSets(db, {
+    folders,
+    holdout: input.holdout,
+    evals: input.evals,
+    requireHoldout: true,
+  });
+  const holdout = plan.holdout!.set;
+  const sets = [holdout, ...plan.others.map((o) => o.set)];
+  const shiftNames = plan.others.filter((o) => o.role === 'shift').map((o) => o.set.name);
+  const warnings = [
+    ...sweep.skipped,
+    ...findLeakage(
+      holdout,
+      plan.others.map((o) => ({ set: o.set, role: o.role ?? 'id' })),
+    ).map((l) => l.message),
+  ];
+  const models = await SoupModels.create(sweep);
+  const params = sweep.family.params;
+  const rel = (i: Ingredient) => sweep.relative(i.path);
+  const everywhere = async (model: IdentifiedModel, label: string) => {
+    const logits = new Map<string, Logits>();
+    runner.plan(sets.reduce((a, s) => a + s.n, 0));
+    for (const set of sets)
+      logits.set(set.name, (await runner.evaluate(model, set, `${label} on ${set.name}`)).outcome.logits);
+    return logits;
+  };
+  const draft = (
+    kind: Row['kind'],
+    label: string,
+    ingredients: string[],
+    logits: Map<string, Logits>,
+    cost: number,
+    recipeId: number | null = null,
+  ): Draft => {
+    const metrics: Record<string, Metrics | null> = {};
+    for (const set of sets) {
+      const l = logits.get(set.name);
+      metrics[set.name] = l ? metricsOf(l, set) : null;
+    }
+    const shifts = shiftNames.map((n) => metrics[n]?.top1).filter((v): v is number => v !== undefined);
+    return {
+      row: {
+        kind,
+        label,
+        ingredients,
+        metrics,
+        meanShift: shifts.length ? shifts.reduce((a, b) => a + b, 0) / shifts.length : null,
+        params,
+        relativeCost: cost,
+        recipeId,
+      },
+      logits,
+    };
+  };
+
+  const members: Array<{ ingredient: Ingredient; logits: Map<string, Logits> }> = [];
+  const drafts: Draft[] = [];
+  if (sweep.base) {
+    const logits = await everywhere(await models.ingredientModel(sweep.base, runner.signal), rel(sweep.base));
+    drafts.push(draft('base', rel(sweep.base), [rel(sweep.base)], logits, 1));
+  }
+  for (const ingredient of sweep.members) {
+    const logits = await everywhere(await models.ingredientModel(ingredient, runner.signal), rel(ingredient));
+    members.push({ ingredient, logits });
+    drafts.push(draft('ingredient', rel(ingredient), [rel(ingredient)], logits, 1));
+  }
+  const holdoutCorrect = (logits: Map<string, Logits>) =>
+    computeMetrics(logits.get(holdout.name)!, holdout.labels, holdout.classSubset).correct;
+  const ranked: Array<Ranked<(typeof members)[number]>> = members.map((m) => ({
+    item: m,
+    rel: rel(m.ingredient),
+    correct: holdoutCorrect(m.logits),
+  }));
+  const best = greedyOrder(ranked)[0]!;
+  const bestDraft = draft(
+    'best_single',
+    `best on ${holdout.name}: ${best.rel}`,
+    [best.rel],
+    best.item.logits,
+    1,
+  );
+  drafts.push(bestDraft);
+
+  const oracleLogits = new Map<string, Logits>();
+  const chosen: Record<string, string> = {};
+  for (const set of sets) {
+    const top = greedyOrder(
+      members.map((m) => ({
+        item: m,
+        rel: rel(m.ingredient),
+        correct: computeMetrics(m.logits.get(set.name)!, set.labels, set.classSubset).correct,
+      })),
+    )[0]!;
+    oracleLogits.set(set.name, top.item.logits.get(set.name)!);
+    chosen[set.name] = top.rel;
+  }
+  const oracle = draft(
+    'oracle',
+    'oracle (best ingredient per set)',
+    [...new Set(Object.values(chosen))],
+    oracleLogits,
+    1,
+  );
+  oracle.row.chosen = chosen;
+  drafts.push(oracle);
+
+  // Uniform soup
+  const uniformSum = models.accumulator();
+  for (const m of sweep.members)
+    await uniformSum.addScaled(m, 1, runner.signal ? { signal: runner.signal } : {});
+  const uniform = models.soupModel(
+    uniformSum,
+    1 / sweep.members.length,
+    `uniform soup (${sweep.members.length})`,
+  );
+  const uniformLogits = await everywhere(uniform.model, 'uniform soup');
+  const uniformId = saveRecipe(db, {
+    method: 'uniform',
+    label: uniform.model.label,
+    folder: sweep.root,
+    weightsHash: uniform.model.hash,
+    document: {
+      recipe: {
+        method: 'uniform',
+        params: { precision: 'f32' },
+        ingredients: await recipeIngredients(sweep.members, 1 / sweep.members.length),
+        holdout: { name: holdout.name, sha256: holdout.hash },
+        weights_sha256: uniform.model.hash,
+      },
+      evaluations: [],
+      outputs: [],
+    },
+  });
+  drafts.push(
+    draft('uniform_soup', uniform.model.label, sweep.members.map(rel), uniformLogits, 1, uniformId),
+  );
+
+  // Greedy soup (the ingredients' held-out evaluations above are cached, so ranking costs nothing)
+  const greedy = await greedySoup(
+    runner,
+    models,
+    ranked.map((r) => ({ item: r.item.ingredient, rel: r.rel, correct: r.correct })),
+    holdout,
+    false,
+  );
+  const greedyModel = models.soupModel(
+    greedy.sum,
+    1 / greedy.accepted.length,
+    `greedy soup (${greedy.accepted.length} of ${members.length})`,
+  ).model;
+  const greedyLogits = await everywhere(greedyModel, 'greedy soup');
+  const greedyId = saveRecipe(db, {
+    method: 'greedy',
+    label: greedyModel.label,
+    folder: sweep.root,
+    weightsHash: greedyModel.hash,
+    document: {
+      recipe: {
+        method: 'greedy',
+        params: { precision: 'f32', rule: '>=' },
+        ingredients: await recipeIngredients(
+          greedy.accepted.map((a) => a.item),
+          1 / greedy.accepted.length,
+        ),
+        holdout: { name: holdout.name, sha256: holdout.hash },
+        steps: greedy.steps,
+        weights_sha256: greedyModel.hash,
+      },
+      evaluations: [],
+      outputs: [],
+    },
+  });
+  drafts.push(
+    draft(
+      'greedy_soup',
+      greedyModel.label,
+      greedy.accepted.map((a) => a.rel),
+      greedyLogits,
+      1,
+      greedyId,
+    ),
+  );
+
+  // Learned soup
+  const budget = input.learnedBudget ?? LEARNED_DEFAULT_BUDGET;
+  if (budget > 0 && members.length > 1) {
+    const learned = await learnedSoup(runner, models, sweep.members, holdout, { budget, seed: 0 });
+    const learnedLogits = await everywhere(learned.model, 'learned soup');
+    const ingredients = await recipeIngredients(sweep.members, 0);
+    learned.coefficients.forEach((c, i) => (ingredients[i]!.coefficient = c));
+    const learnedId = saveRecipe(db, {
+      method: 'learned',
+      label: `learned soup (${members.length})`,
+      folder: sweep.root,
+      weightsHash: learned.model.hash,
+      document: {
+        recipe: {
+          method: 'learned',
+          params: { precision: 'f32', budget, seed: 0 },
+          ingredients,
+          holdout: { name: holdout.name, sha256: holdout.hash },
+          coefficients: learned.coefficients,
+          logit_scale: learned.logitScale,
+          loss_curve: learned.lossCurve,
+          budget,
+          weights_sha256: learned.model.hash,
+        },
+        evaluations: [],
+        outputs: [],
+      },
+    });
+    drafts.push(
+      draft(
+        'learned_soup',
+        `learned soup (${members.length}, ${learned.evaluations} evaluations)`,
+        sweep.members.map(rel),
+        learnedLogits,
+        1,
+        learnedId,
+      ),
+    );
+  }
+
+  // Ensembles from cached logits: no further inference
+  const ensembleLogits = new Map<string, Logits>();
+  for (const set of sets)
+    ensembleLogits.set(set.name, averageLogits(members.map((m) => m.logits.get(set.name)!)));
+  drafts.push(
+    draft(
+      'ensemble',
+      `ensemble (${members.length})`,
+      members.map((m) => rel(m.ingredient)),
+      ensembleLogits,
+      members.length,
+    ),
+  );
+  const greedyEns = greedyEnsemble(
+    ranked.map((r) => ({ ...r, holdoutLogits: r.item.logits.get(holdout.name)! })),
+    holdout,
+    false,
+  );
+  const greedyEnsLogits = new Map<string, Logits>();
+  for (const set of sets)
+    greedyEnsLogits.set(set.name, averageLogits(greedyEns.members.map((m) => m.item.logits.get(set.name)!)));
+  drafts.push(
+    draft(
+      'greedy_ensemble',
+      `greedy ensemble (${greedyEns.members.length})`,
+      greedyEns.members.map((m) => m.rel),
+      greedyEnsLogits,
+      greedyEns.members.length,
+    ),
+  );
+
+  const rows: Row[] = drafts.map((d) => {
+    const p: Record<string, number | null> = {};
+    for (const set of sets) {
+      const mine = d.logits.get(set.name);
+      const theirs = bestDraft.logits.get(set.name);
+      p[set.name] =
+        d === bestDraft || !mine || !theirs
+          ? null
+          : mcnemarExact(correctness(mine, set.labels), correctness(theirs, set.labels)).p;
+    }
+    return { ...d.row, mcnemarP: p };
+  });
+
+  async function recipeIngredients(list: readonly Ingredient[], coefficient: number) {
+    const out: Array<{ path: string; sha256: string; coefficient: number }> = [];
+    for (const i of list) out.push({ path: i.path, sha256: await i.sha256(runner.signal), coefficient });
+    return out;
+  }
+
+  return {
+    folders: input.folders.map((f) => f),
+    evalsets: [
+      { name: holdout.name, role: 'holdout', path: holdout.file, n: holdout.n },
+      ...plan.others.map((o) => ({ name: o.set.name, role: o.role ?? 'id', path: o.set.file, n: o.set.n })),
+    ],
+    rows,
+    provider: runner.settings.provider,
+    ortVersion: await runner.engine.host.ortVersion(),
+    warnings,
+  };
+}
+
+export function saveComparison(db: Database, table: Omit<Table, 'id' | 'createdAt'>): Table {
+  const createdAt = new Date().toISOString();
+  const info = db
+    .prepare('INSERT INTO comparisons (folders, document, created_at) VALUES (?, ?, ?)')
+    .run(JSON.stringify(table.folders), JSON.stringify(table), createdAt);
+  return { id: Number(info.lastInsertRowid), createdAt, ...table };
+}
+
+export function loadComparison(db: Database, id?: number): Table | null {
+  const row = (
+    id === undefined
+      ? db.prepare('SELECT id, document, created_at FROM comparisons ORDER BY id DESC LIMIT 1').get()
+      : db.prepare('SELECT id, document, created_at FROM comparisons WHERE id = ?').get(id)
+  ) as { id: number; document: string; created_at: string } | undefined;
+  if (!row) return null;
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    ...(JSON.parse(row.document) as Omit<Table, 'id' | 'createdAt'>),
+  };
+}

@@ -1,0 +1,102 @@
+import type { z } from 'zod';
+import type { GreedyStep } from '../../common/api/recipes.js';
+import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
+import type { EvalSet } from '../datasets/evalset.js';
+import type { EngineEvaluation } from '../inference/engine.js';
+import { byPath } from './ingredients.js';
+import type { RecipeRunner } from './runner.js';
+import type { IdentifiedModel, SoupModels } from './soup-models.js';
+
+export type Step = z.output<typeof GreedyStep>;
+
+export interface Ranked<T> {
+  item: T;
+  /** path relative to the folder given (the tie-breaker) */
+  rel: string;
+  /** held-out correct count (an integer: decisions never compare rounded fractions) */
+  correct: number;
+}
+
+/** The paper's order: held-out correct count descending, ties by relative path ascending. */
+export function greedyOrder<T>(list: ReadonlyArray<Ranked<T>>): Array<Ranked<T>> {
+  return [...list].sort((a, b) => b.correct - a.correct || byPath(a.rel, b.rel));
+}
+
+/** Recipe 1: keep a candidate when the held-out count does not drop (`>=`); `strict` is the authors' code (`>`). */
+export function accepts(candidate: number, best: number, strict: boolean): boolean {
+  return strict ? candidate > best : candidate >= best;
+}
+
+export interface GreedySoup {
+  accepted: Array<Ranked<Ingredient>>;
+  steps: Step[];
+  /** S: the float32 sum of the accepted ingredients, in acceptance order */
+  sum: WeightAccumulator;
+  model: IdentifiedModel;
+  holdout: EngineEvaluation | null;
+}
+
+/**
+ * Greedy soup. S starts as the best ingredient; each candidate is (S + θ)/(k + 1) computed into a separate
+ * buffer and evaluated on the held-out set; on acceptance that buffer's sum becomes S (the same floats as
+ * S += θ), on rejection S is untouched. One averaging pass and one held-out evaluation per step.
+ */
+export async function greedySoup(
+  runner: RecipeRunner,
+  models: SoupModels,
+  ranked: ReadonlyArray<Ranked<Ingredient>>,
+  holdout: EvalSet,
+  strict: boolean,
+): Promise<GreedySoup> {
+  const order = greedyOrder(ranked);
+  const first = order[0]!;
+  let sum = models.accumulator();
+  await sum.addScaled(first.item, 1, runner.signal ? { signal: runner.signal } : {});
+  const accepted = [first];
+  let best = first.correct;
+  const steps: Step[] = [
+    {
+      step: 0,
+      candidate: first.rel,
+      holdout_correct: first.correct,
+      holdout_top1: first.correct / holdout.n,
+      accepted: true,
+      size: 1,
+    },
+  ];
+  let current = models.soupModel(sum, 1, `greedy soup (1)`).model;
+  let currentHoldout: EngineEvaluation | null = null;
+  runner.plan(holdout.n * (order.length - 1));
+  for (const [index, candidate] of order.slice(1).entries()) {
+    runner.throwIfCancelled();
+    const trial = sum.clone();
+    await trial.addScaled(candidate.item, 1, runner.signal ? { signal: runner.signal } : {});
+    const size = accepted.length + 1;
+    const { model } = models.soupModel(trial, 1 / size, `greedy soup step ${index + 1}`);
+    const result = await runner.evaluate(
+      model,
+      holdout,
+      `greedy step ${index + 1}/${order.length - 1}: + ${candidate.rel}`,
+    );
+    const correct = result.outcome.metrics.correct;
+    const ok = accepts(correct, best, strict);
+    if (ok) {
+      sum = trial;
+      accepted.push(candidate);
+      best = correct;
+      current = model;
+      currentHoldout = result;
+    } else {
+      runner.engine.host.release(model.hash);
+    }
+    steps.push({
+      step: index + 1,
+      candidate: candidate.rel,
+      holdout_correct: correct,
+      holdout_top1: correct / holdout.n,
+      accepted: ok,
+      size: accepted.length,
+    });
+  }
+  return { accepted, steps, sum, model: current, holdout: currentHoldout };
+}

@@ -1,0 +1,137 @@
+import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
+import type { EvalSet } from '../datasets/evalset.js';
+import type { EngineEvaluation } from '../inference/engine.js';
+import type { Logits } from '../inference/metrics.js';
+import { computeMetrics } from '../inference/metrics.js';
+import { CmaEs } from './cmaes.js';
+import type { RecipeRunner } from './runner.js';
+import type { IdentifiedModel, SoupModels } from './soup-models.js';
+
+export const LEARNED_DEFAULT_BUDGET = 48;
+export const LEARNED_OPTIMISER =
+  'cma-es over softmax logits of per-ingredient coefficients; logit scale by golden-section search per candidate';
+
+export function softmax(z: readonly number[]): number[] {
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/**
+ * The logit scale that minimises cross-entropy of fixed logits: golden-section search over log(scale) in
+ * [log 0.05, log 20] (the loss is unimodal in the scale for logits that rank the label anywhere but last).
+ */
+export function bestLogitScale(logits: Logits, set: EvalSet): { scale: number; loss: number } {
+  const loss = (logScale: number) =>
+    computeMetrics(logits, set.labels, set.classSubset, Math.exp(logScale)).nll;
+  let lo = Math.log(0.05);
+  let hi = Math.log(20);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = hi - g * (hi - lo);
+  let b = lo + g * (hi - lo);
+  let fa = loss(a);
+  let fb = loss(b);
+  for (let i = 0; i < 40 && hi - lo > 1e-4; i++) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - g * (hi - lo);
+      fa = loss(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + g * (hi - lo);
+      fb = loss(b);
+    }
+  }
+  const at = (lo + hi) / 2;
+  const unit = loss(0);
+  const found = loss(at);
+  return found <= unit ? { scale: Math.exp(at), loss: found } : { scale: 1, loss: unit };
+}
+
+export interface LearnedSoup {
+  coefficients: number[];
+  logitScale: number;
+  lossCurve: Array<{ evaluation: number; loss: number }>;
+  evaluations: number;
+  sum: WeightAccumulator;
+  model: IdentifiedModel;
+  holdout: EngineEvaluation;
+}
+
+/**
+ * Learned soup: mixing coefficients softmax(z) (one per ingredient) and a logit scale minimising held-out
+ * cross-entropy. ONNX Runtime has no autograd, so z is searched by CMA-ES (seeded, within a budget of
+ * held-out evaluations, starting from the uniform soup) and the scale by a line search on each candidate's
+ * logits (no inference). All ingredients are held in memory as float32 while the search runs.
+ */
+export async function learnedSoup(
+  runner: RecipeRunner,
+  models: SoupModels,
+  ingredients: readonly Ingredient[],
+  holdout: EvalSet,
+  options: { budget: number; seed: number },
+): Promise<LearnedSoup> {
+  const parts: WeightAccumulator[] = [];
+  for (const ingredient of ingredients) {
+    runner.throwIfCancelled();
+    const acc = models.accumulator();
+    await acc.addScaled(ingredient, 1, runner.signal ? { signal: runner.signal } : {});
+    parts.push(acc);
+  }
+  runner.plan(holdout.n * options.budget);
+  let best: {
+    loss: number;
+    z: number[];
+    scale: number;
+    sum: WeightAccumulator;
+    model: IdentifiedModel;
+    holdout: EngineEvaluation;
+  } | null = null;
+  const lossCurve: Array<{ evaluation: number; loss: number }> = [];
+  let spent = 0;
+  const evaluate = async (z: number[]): Promise<number> => {
+    runner.throwIfCancelled();
+    const alpha = softmax(z);
+    const mix = models.accumulator();
+    parts.forEach((part, i) => mix.addAccumulator(part, alpha[i]!));
+    const { model } = models.soupModel(mix, 1, `learned soup candidate ${spent + 1}`);
+    const result = await runner.evaluate(
+      model,
+      holdout,
+      `learned soup: evaluation ${spent + 1}/${options.budget}`,
+    );
+    spent++;
+    const { scale, loss } = bestLogitScale(result.outcome.logits, holdout);
+    if (!best || loss < best.loss) best = { loss, z, scale, sum: mix, model, holdout: result };
+    else runner.engine.host.release(model.hash);
+    lossCurve.push({ evaluation: spent, loss: best.loss });
+    return loss;
+  };
+  const start = new Array<number>(ingredients.length).fill(0);
+  await evaluate(start);
+  if (ingredients.length > 1) {
+    const es = new CmaEs(start, 1, options.seed);
+    while (spent < options.budget) {
+      const points = es.ask().slice(0, options.budget - spent);
+      const losses: number[] = [];
+      for (const point of points) losses.push(await evaluate(point));
+      if (points.length < 2) break;
+      es.tell(points, losses);
+    }
+  }
+  const found = best!;
+  return {
+    coefficients: softmax(found.z),
+    logitScale: found.scale,
+    lossCurve,
+    evaluations: spent,
+    sum: found.sum,
+    model: found.model,
+    holdout: found.holdout,
+  };
+}

@@ -1,0 +1,45 @@
+import type { EvalSet } from '../datasets/evalset.js';
+import type { EngineEvaluation, EvaluationEngine, RunSettings } from '../inference/engine.js';
+import type { JobContext } from '../jobs.js';
+import type { IdentifiedModel } from './soup-models.js';
+
+/**
+ * Evaluations of one recipe or comparison: one engine, one provider/batch setting for all, and one
+ * progress bar in images over the whole plan (the plan grows when a step adds work).
+ */
+export class RecipeRunner {
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    readonly engine: EvaluationEngine,
+    readonly settings: RunSettings,
+    readonly job: JobContext | null,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.job?.signal;
+  }
+
+  /** Announce work still to come, in images. */
+  plan(images: number): void {
+    this.total += images;
+  }
+
+  throwIfCancelled(): void {
+    this.job?.throwIfCancelled();
+  }
+
+  async evaluate(model: IdentifiedModel, set: EvalSet, message: string): Promise<EngineEvaluation> {
+    if (this.done + set.n > this.total) this.total = this.done + set.n;
+    const result = await this.engine.evaluate(
+      model,
+      set,
+      this.settings,
+      this.job ? { ctx: this.job, base: this.done, total: this.total, message } : undefined,
+    );
+    this.done += set.n;
+    this.job?.progress({ done: this.done, total: this.total, unit: 'images', message });
+    return result;
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
+import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
+import type { ModelIdentity } from '../inference/evaluation-store.js';
+import type { EvalModel } from '../inference/evaluator.js';
+import type { Sweep } from './ingredients.js';
+
+export type IdentifiedModel = EvalModel & { identity: ModelIdentity };
+
+/**
+ * Turns ingredients and weight sums into models the inference host can run. The family graph is
+ * serialised once; every soup is the same graph bytes with another weight buffer.
+ */
+export class SoupModels {
+  private constructor(
+    readonly sweep: Sweep,
+    readonly graph: FamilyGraph,
+    readonly graphKey: string,
+  ) {}
+
+  static async create(sweep: Sweep): Promise<SoupModels> {
+    const graph = await familyGraph(sweep.family);
+    const graphKey = createHash('sha256').update(graph.graphBytes).digest('hex');
+    return new SoupModels(sweep, graph, graphKey);
+  }
+
+  /** A zeroed float32 accumulator over the family's weights. */
+  accumulator(): WeightAccumulator {
+    return new WeightAccumulator(this.graph.weightLayout);
+  }
+
+  async ingredientModel(ingredient: Ingredient, signal?: AbortSignal): Promise<IdentifiedModel> {
+    const hash = await ingredient.sha256(signal);
+    const label = this.sweep.relative(ingredient.path);
+    const identity: ModelIdentity = { hash, label, path: ingredient.path, kind: 'ingredient' };
+    if (ingredient.format === 'onnx') {
+      return {
+        hash,
+        label,
+        path: ingredient.path,
+        identity,
+        source: () => ({ kind: 'file', path: ingredient.path }),
+      };
+    }
+    return {
+      hash,
+      label,
+      path: ingredient.path,
+      identity,
+      source: async () => {
+        const acc = this.accumulator();
+        await acc.addScaled(ingredient, 1, signal ? { signal } : {});
+        return this.bufferSource(acc.toBuffer(1));
+      },
+    };
+  }
+
+  private bufferSource(weights: Uint8Array) {
+    return {
+      kind: 'buffer' as const,
+      graphKey: this.graphKey,
+      graphBytes: this.graph.graphBytes,
+      externalDataPath: this.graph.externalDataPath,
+      weights,
+    };
+  }
+
+  /** The weights `scale · sum` as a model; its hash covers the graph and the exact float32 weights. */
+  soupModel(
+    sum: WeightAccumulator,
+    scale: number,
+    label: string,
+  ): { model: IdentifiedModel; weights: Buffer } {
+    const weights = sum.toBuffer(scale);
+    const hash = createHash('sha256').update(this.graphKey).update(weights).digest('hex');
+    const identity: ModelIdentity = { hash, label, path: null, kind: 'soup' };
+    return {
+      model: { hash, label, path: null, identity, source: () => this.bufferSource(weights) },
+      weights,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { findLeakage } from '../datasets/leakage.js';
+import type { RoledEvalSet } from '../datasets/registry.js';
+import { findEvalSetFiles, loadEvalSet, setAppRole, summarize, withRole } from '../datasets/registry.js';
+import type { Handlers, ServiceContext } from '../service.js';
+import { kitchenContaining, listKitchens } from './kitchens.js';
+
+/** Serve mode reads only inside registered kitchens; the CLI and the desktop app may read any file the user names. */
+export function checkReadable(ctx: ServiceContext, file: string): string {
+  const absolute = path.resolve(file);
+  if (ctx.transport === 'http') kitchenContaining(ctx, absolute);
+  return absolute;
+}
+
+export function evalsetHandlers(
+  ctx: ServiceContext,
+): Handlers<'evalsets:list' | 'evalsets:inspect' | 'evalsets:setRole'> {
+  return {
+    'evalsets:list': (req) => {
+      const folders = req.folder ? [checkReadable(ctx, req.folder)] : listKitchens(ctx).map((k) => k.path);
+      const roled: RoledEvalSet[] = folders
+        .filter((f) => fs.existsSync(f))
+        .flatMap((f) => findEvalSetFiles(f))
+        .map((file) => withRole(ctx.db, loadEvalSet(file)));
+      const leakage = roled
+        .filter((r) => r.role === 'holdout')
+        .flatMap((h) =>
+          findLeakage(
+            h.set,
+            roled
+              .filter((r) => r.role === 'id' || r.role === 'shift')
+              .map((r) => ({ set: r.set, role: r.role! })),
+          ),
+        );
+      return { evalsets: roled.map(summarize), leakage };
+    },
+    'evalsets:inspect': (req) => summarize(withRole(ctx.db, loadEvalSet(checkReadable(ctx, req.path)))),
+    'evalsets:setRole': (req) => {
+      const set = loadEvalSet(checkReadable(ctx, req.path));
+      setAppRole(ctx.db, set.file, req.role);
+      return summarize(withRole(ctx.db, set));
+    },
+  };
+}

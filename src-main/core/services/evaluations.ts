@@ -1,0 +1,106 @@
+import { TureenError } from '../../common/errors.js';
+import { loadEvalSet } from '../datasets/registry.js';
+import { engineFor } from '../inference/engine.js';
+import { listEvaluations } from '../inference/evaluation-store.js';
+import { correctness } from '../inference/metrics.js';
+import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
+import { openSweep } from '../recipes/ingredients.js';
+import { RecipeRunner } from '../recipes/runner.js';
+import { SoupModels } from '../recipes/soup-models.js';
+import type { Evaluation } from '../inference/evaluation-store.js';
+import type { Handlers, ServiceContext } from '../service.js';
+import { checkReadable } from './evalsets.js';
+
+export function evaluationHandlers(
+  ctx: ServiceContext,
+): Handlers<
+  | 'evaluations:run'
+  | 'evaluations:matrix'
+  | 'evaluations:significance'
+  | 'evaluations:cacheUsage'
+  | 'evaluations:pruneCache'
+> {
+  return {
+    'evaluations:run': (req) => {
+      const engine = engineFor(ctx);
+      const settings = engine.settings(req);
+      const models = req.models.map((m) => checkReadable(ctx, m));
+      const sets = req.evalsets.map((s) => loadEvalSet(checkReadable(ctx, s)));
+      const jobId = ctx.jobs.start(
+        'evaluate',
+        `Evaluate ${models.length} model(s) on ${sets.length} eval set(s)`,
+        async (job) => {
+          const runner = new RecipeRunner(engine, settings, job);
+          const evaluations: Evaluation[] = [];
+          // Each model is opened on its own: eval accepts checkpoints of different families.
+          for (const input of models) {
+            const sweep = await openSweep([input], { db: ctx.db });
+            const soupModels = await SoupModels.create(sweep);
+            const ingredients = sweep.members.length ? sweep.members : sweep.base ? [sweep.base] : [];
+            runner.plan(ingredients.length * sets.reduce((a, s) => a + s.n, 0));
+            for (const ingredient of ingredients) {
+              const model = await soupModels.ingredientModel(ingredient, job.signal);
+              for (const set of sets) {
+                evaluations.push(
+                  (await runner.evaluate(model, set, `${sweep.relative(ingredient.path)} on ${set.name}`))
+                    .record,
+                );
+              }
+            }
+          }
+          return { evaluations };
+        },
+      );
+      return { jobId };
+    },
+    'evaluations:matrix': (req) => ({
+      evaluations: listEvaluations(ctx.db, {
+        ...(req.models ? { models: req.models } : {}),
+        ...(req.evalsets ? { evalsets: req.evalsets } : {}),
+      }),
+    }),
+    'evaluations:significance': async (req) => {
+      const engine = engineFor(ctx);
+      const set = loadEvalSet(checkReadable(ctx, req.evalset));
+      const ortVersion = await engine.host.ortVersion();
+      const logitsOf = (model: string) => {
+        const row = listEvaluations(ctx.db, { evalsets: [set.file] }).find(
+          (e) => e.model.path === model || e.model.hash === model,
+        );
+        const logits = row
+          ? engine.cache.get({
+              modelHash: row.model.hash,
+              evalsetHash: set.hash,
+              provider: row.provider,
+              ortVersion,
+            })
+          : null;
+        if (!logits) {
+          throw new TureenError(
+            'not_found',
+            `${model} has no cached logits on ${set.name}; evaluate it first (evaluations:run)`,
+            { model, evalset: set.file },
+          );
+        }
+        return logits;
+      };
+      const a = correctness(logitsOf(req.modelA), set.labels);
+      const b = correctness(logitsOf(req.modelB), set.labels);
+      const test = mcnemarExact(a, b);
+      const interval = (c: Uint8Array) => {
+        const ci = bootstrapTop1(c);
+        return { value: c.reduce((s, v) => s + v, 0) / c.length, low: ci.low, high: ci.high };
+      };
+      return {
+        n: set.n,
+        onlyA: test.onlyA,
+        onlyB: test.onlyB,
+        p: test.p,
+        top1A: interval(a),
+        top1B: interval(b),
+      };
+    },
+    'evaluations:cacheUsage': () => engineFor(ctx).cache.usage(),
+    'evaluations:pruneCache': (req) => engineFor(ctx).cache.prune(req.maxBytes),
+  };
+}

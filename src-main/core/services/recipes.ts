@@ -1,0 +1,124 @@
+import { TureenError } from '../../common/errors.js';
+import { openIngredient, writeSoup } from '../checkpoints/index.js';
+import type { Ingredient } from '../checkpoints/index.js';
+import { engineFor } from '../inference/engine.js';
+import { compareSweep, loadComparison, saveComparison } from '../recipes/compare.js';
+import { cook } from '../recipes/cook.js';
+import { openSweep } from '../recipes/ingredients.js';
+import { getRecipe, listRecipes, updateRecipeOutputs } from '../recipes/recipe-store.js';
+import { RecipeRunner } from '../recipes/runner.js';
+import { SoupModels } from '../recipes/soup-models.js';
+import type { Handlers, ServiceContext } from '../service.js';
+import { checkReadable } from './evalsets.js';
+
+export function recipeHandlers(
+  ctx: ServiceContext,
+): Handlers<
+  'recipes:cook' | 'recipes:list' | 'recipes:get' | 'recipes:saveSoup' | 'compare:run' | 'compare:table'
+> {
+  return {
+    'recipes:cook': (req) => {
+      const engine = engineFor(ctx);
+      const settings = engine.settings(req);
+      const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
+      const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
+      const evals = req.evals?.map((p) => checkReadable(ctx, p));
+      if (req.out && ctx.transport === 'http') checkReadable(ctx, req.out);
+      const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
+        cook(ctx.db, new RecipeRunner(engine, settings, job), { ...req, ingredients, holdout, evals }),
+      );
+      return { jobId };
+    },
+    'recipes:list': () => ({ recipes: listRecipes(ctx.db) }),
+    'recipes:get': (req) => getRecipe(ctx.db, req.id),
+    'recipes:saveSoup': (req) => {
+      const stored = getRecipe(ctx.db, req.id);
+      const out = checkReadable(ctx, req.out);
+      const jobId = ctx.jobs.start('save-soup', `Write soup of recipe ${req.id}`, async (job) => {
+        const { recipe } = stored;
+        const opened: Ingredient[] = [];
+        for (const entry of recipe.ingredients) {
+          const ingredient = openIngredient(entry.path, { db: ctx.db, base: false });
+          const sha = await ingredient.sha256(job.signal);
+          if (sha !== entry.sha256) {
+            throw new TureenError(
+              'conflict',
+              `${entry.path} changed since recipe ${req.id} was cooked (sha256 ${sha.slice(0, 12)}…, recipe has ${entry.sha256.slice(0, 12)}…); cook again`,
+              {
+                file: entry.path,
+              },
+            );
+          }
+          opened.push(ingredient);
+        }
+        const sweep = await openSweep(
+          recipe.ingredients.map((i) => i.path),
+          { db: ctx.db },
+        );
+        const models = await SoupModels.create(sweep);
+        const sum = models.accumulator();
+        const uniform = recipe.ingredients.every((i) => i.coefficient === recipe.ingredients[0]!.coefficient);
+        for (const [i, ingredient] of opened.entries()) {
+          job.throwIfCancelled();
+          job.progress({ done: i, total: opened.length, unit: 'ingredients', message: 'averaging' });
+          await sum.addScaled(ingredient, uniform ? 1 : recipe.ingredients[i]!.coefficient, {
+            signal: job.signal,
+          });
+        }
+        const scale = uniform ? recipe.ingredients[0]!.coefficient : 1;
+        const written = await writeSoup({
+          family: sweep.family,
+          weights: sum,
+          scale,
+          outputs: [out],
+          recipe: {
+            method: recipe.method,
+            params: recipe.params,
+            ingredients: opened.map((ing, i) => ({
+              path: ing.path,
+              bytes: ing.bytes,
+              sha256: recipe.ingredients[i]!.sha256,
+              coefficient: recipe.ingredients[i]!.coefficient,
+            })),
+            selection: {
+              holdout: recipe.holdout,
+              steps: recipe.steps,
+              loss_curve: recipe.loss_curve,
+              weights_sha256: recipe.weights_sha256,
+            },
+          },
+        });
+        const outputs = written.outputs.map((o) => ({ path: o.path, sha256: o.sha256 }));
+        updateRecipeOutputs(ctx.db, req.id, outputs);
+        return { outputs };
+      });
+      return { jobId };
+    },
+    'compare:run': (req) => {
+      const engine = engineFor(ctx);
+      const settings = engine.settings(req);
+      const folders = req.folders.map((f) => checkReadable(ctx, f));
+      const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
+      const evals = req.evals?.map((p) => checkReadable(ctx, p));
+      const jobId = ctx.jobs.start('compare', `Compare soups in ${folders.join(', ')}`, async (job) => {
+        const table = await compareSweep(ctx.db, new RecipeRunner(engine, settings, job), {
+          folders,
+          holdout,
+          evals,
+          learnedBudget: req.learnedBudget,
+        });
+        return saveComparison(ctx.db, table);
+      });
+      return { jobId };
+    },
+    'compare:table': (req) => {
+      const table = loadComparison(ctx.db, req.id);
+      if (!table)
+        throw new TureenError(
+          'not_found',
+          req.id ? `no comparison with id ${req.id}` : 'no comparison yet; run compare:run first',
+        );
+      return table;
+    },
+  };
+}
