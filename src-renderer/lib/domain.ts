@@ -1,5 +1,11 @@
 /** Domain types the views use, read off the API contract's schemas (type-only imports). */
 import type { z } from 'zod';
+import type {
+  CheckpointSummary,
+  FamilySummary,
+  MismatchSchema,
+  ScanResult as ScanResultSchema,
+} from '../../src-main/common/api/checkpoints.js';
 import type { EvalSetSummary, LeakageWarning } from '../../src-main/common/api/evalsets.js';
 import type { EvaluationRecord } from '../../src-main/common/api/evaluations.js';
 import type {
@@ -21,3 +27,7 @@ export type GreedyStep = z.output<typeof GreedyStepSchema>;
 export type CookResult = z.output<typeof CookResultSchema>;
 export type ApiCompareTable = z.output<typeof CompareTableSchema>;
 export type ApiCompareRow = z.output<typeof CompareRowSchema>;
+export type Checkpoint = z.output<typeof CheckpointSummary>;
+export type Family = z.output<typeof FamilySummary>;
+export type Mismatch = z.output<typeof MismatchSchema>;
+export type ScanResult = z.output<typeof ScanResultSchema>;

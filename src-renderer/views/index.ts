@@ -5,6 +5,7 @@ import CookView from './CookView.svelte';
 import EvalSetsView from './EvalSetsView.svelte';
 import EvaluateView from './EvaluateView.svelte';
 import KitchensView from './KitchensView.svelte';
+import ReportView from './ReportView.svelte';
 
 export interface ViewEntry {
   route: string;
@@ -19,4 +20,5 @@ export const views: ViewEntry[] = [
   { route: 'evaluate', label: 'Evaluate', component: EvaluateView },
   { route: 'cook', label: 'Cook', component: CookView },
   { route: 'compare', label: 'Compare', component: CompareView },
+  { route: 'report', label: 'Report', component: ReportView },
 ];

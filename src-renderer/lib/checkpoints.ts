@@ -1,0 +1,99 @@
+/** The checkpoints table's rows: scan results joined with families (base, duplicates) and scores. */
+import type { Checkpoint, EvalSet, Evaluation, Family } from './domain.js';
+
+export interface CheckpointRow {
+  id: string;
+  name: string;
+  path: string;
+  format: string;
+  family: string | null;
+  hyperparameters: Record<string, unknown>;
+  params: number | null;
+  bytes: number | null;
+  dtype: string | null;
+  isBase: boolean;
+  /** name of the checkpoint this one duplicates (same weights), if any */
+  duplicateOf: string | null;
+  /** why it could not be read */
+  error: string | null;
+  /** top-1 per score column key (fractions), when evaluated */
+  scores: Record<string, number | null>;
+}
+
+export interface ScoreColumn {
+  key: string;
+  label: string;
+  title: string;
+}
+
+/** Score columns: the holdout set first, then the in-distribution test sets (shifts live in Evaluate). */
+export function scoreColumns(sets: readonly EvalSet[]): ScoreColumn[] {
+  const holdout = sets.filter((s) => s.role === 'holdout');
+  const id = sets.filter((s) => s.role === 'id');
+  return [
+    ...holdout.map((s) => ({
+      key: s.name,
+      label: 'held-out',
+      title: `Top-1 on the holdout set "${s.name}" (N = ${s.n})`,
+    })),
+    ...id.map((s) => ({
+      key: s.name,
+      label: id.length > 1 ? s.name : 'test',
+      title: `Top-1 on the id test set "${s.name}" (N = ${s.n})`,
+    })),
+  ];
+}
+
+export function checkpointRows(
+  checkpoints: readonly Checkpoint[],
+  families: readonly Family[],
+  evaluations: readonly Evaluation[],
+  columns: readonly ScoreColumn[],
+): CheckpointRow[] {
+  const familyOf = new Map<string, string>();
+  const duplicateOf = new Map<string, string>();
+  for (const family of families) {
+    for (const member of [...family.members, ...(family.base ? [family.base] : [])])
+      familyOf.set(member, family.label);
+    for (const d of family.duplicates) {
+      for (const dup of d.duplicates) {
+        duplicateOf.set(dup, d.kept);
+        familyOf.set(dup, family.label);
+      }
+    }
+  }
+  const relative = new Map(checkpoints.map((c) => [c.path, c.relativePath]));
+  const scores = new Map<string, Record<string, number | null>>();
+  for (const e of evaluations) {
+    if (!e.model.path) continue;
+    const row = scores.get(e.model.path) ?? {};
+    row[e.evalset.name] = e.top1;
+    scores.set(e.model.path, row);
+  }
+  return checkpoints.map((c) => {
+    const own = scores.get(c.path) ?? {};
+    const kept = duplicateOf.get(c.path);
+    return {
+      id: String(c.id),
+      name: displayName(c.relativePath),
+      path: c.path,
+      format: c.format ?? 'unreadable',
+      family: c.familyId
+        ? (familyOf.get(c.path) ?? families.find((f) => f.id === c.familyId)?.label ?? c.familyId)
+        : null,
+      hyperparameters: c.hyperparameters,
+      params: c.error ? null : c.params,
+      bytes: c.bytes,
+      dtype: c.dtype || null,
+      isBase: c.isBase,
+      duplicateOf: kept ? displayName(relative.get(kept) ?? kept) : null,
+      error: c.error?.message ?? null,
+      scores: Object.fromEntries(columns.map((col) => [col.key, own[col.key] ?? null])),
+    };
+  });
+}
+
+/** "sweep/run-01_lr=1e-4/model.onnx" → "sweep/run-01_lr=1e-4": the run folder names the checkpoint. */
+export function displayName(relativePath: string): string {
+  return relativePath.replace(/\/model\.(onnx|safetensors)$/i, '');
+}

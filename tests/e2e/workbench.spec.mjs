@@ -1,0 +1,196 @@
+// The researcher's whole path in the browser against `tureen serve`: register the demo kitchen, scan it,
+// evaluate everything, cook a greedy soup and save it, compare, export — with no console errors, and a
+// screenshot of every view (light and dark) in test-results/screenshots/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, openPage, ROOT, screenshot, startServe } from './harness.mjs';
+
+const KITCHEN = process.env.TUREEN_E2E_KITCHEN ?? path.join(ROOT, 'resources', 'demo');
+const LONG = { timeout: 180_000 };
+
+describe(
+  'workbench: register → scan → evaluate → cook greedy → save → compare',
+  { skip: !fs.existsSync(KITCHEN) && `no kitchen at ${KITCHEN}` },
+  () => {
+    let serve;
+    let browser;
+    let page;
+    let problems;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-soup-'));
+
+    const nav = async (label) => {
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: label, exact: true })
+        .click();
+      await page.getByRole('heading', { level: 1, name: label }).waitFor();
+    };
+
+    before(async () => {
+      serve = await startServe();
+      browser = await launchBrowser();
+      ({ page, problems } = await openPage(browser, serve.url));
+      page.setDefaultTimeout(LONG.timeout);
+      await page.addInitScript(() => localStorage.setItem('tureen.theme', 'light'));
+      await page.reload();
+    });
+
+    after(async () => {
+      await browser?.close();
+      await serve?.close();
+      fs.rmSync(out, { recursive: true, force: true });
+    });
+
+    it(
+      'registers the kitchen through the form and scans it',
+      async () => {
+        await page.getByRole('heading', { name: 'Kitchens' }).waitFor();
+        const real = fs.realpathSync(KITCHEN);
+        // A first start registers the shipped demo; forget it so the form's path is exercised like a user's.
+        const listed = await serve.api('kitchens:list');
+        for (const kitchen of listed.body.kitchens.filter((k) => k.path === real)) {
+          await serve.api('kitchens:remove', { id: kitchen.id });
+        }
+        await page.reload();
+        await page.getByLabel('Folder').fill(KITCHEN);
+        await page.getByRole('button', { name: 'Register' }).click();
+        await page.getByRole('table', { name: 'Registered kitchens' }).getByRole('row').nth(1).waitFor();
+
+        await page.getByRole('button', { name: /^(Scan|Rescan)$/ }).click();
+        const table = page.getByRole('table', { name: 'Checkpoints' });
+        await table.waitFor();
+        const rows = await table.locator('tbody tr').count();
+        assert.ok(rows >= 2, `the scan lists the checkpoints (${rows} rows)`);
+        assert.ok(await table.getByText('base', { exact: true }).count(), 'the base is flagged');
+
+        // Sorting by a header updates aria-sort; the filter narrows the rows.
+        const header = table.getByRole('columnheader', { name: /Checkpoint/ });
+        await header.getByRole('button').click();
+        assert.equal(await header.getAttribute('aria-sort'), 'ascending');
+        await page.getByLabel('Filter').fill('base');
+        assert.ok((await table.locator('tbody tr').count()) < rows);
+        await page.getByLabel('Filter').fill('');
+        await screenshot(page, 'workbench-kitchens');
+      },
+      LONG,
+    );
+
+    it('lists eval sets with roles', async () => {
+      await nav('Eval sets');
+      const table = page.getByRole('table', { name: 'Eval sets' });
+      await table.waitFor();
+      const roles = await page
+        .getByRole('combobox', { name: /Role of/ })
+        .evaluateAll((els) => els.map((e) => e.value));
+      assert.ok(roles.includes('holdout'), `one set is the holdout: ${roles.join(', ')}`);
+      await screenshot(page, 'workbench-evalsets');
+    });
+
+    it(
+      'evaluates everything in one job, then reuses the cache',
+      async () => {
+        await nav('Evaluate');
+        await page.getByRole('button', { name: 'Evaluate all' }).click();
+        await page
+          .getByRole('status')
+          .filter({ hasText: /Last run done/ })
+          .waitFor();
+        const matrix = page.getByRole('table', { name: 'Top-1 accuracy of every model on every eval set' });
+        const models = await matrix.locator('tbody tr').count();
+        assert.ok(models >= 2, `matrix rows: ${models}`);
+        const cell = (await matrix.locator('tbody td').first().innerText()).trim();
+        assert.match(cell, /^\d{1,3}\.\d{2}/, `percent with two decimals, got "${cell}"`);
+        await screenshot(page, 'workbench-evaluate');
+
+        await page.getByRole('button', { name: 'Evaluate all' }).click();
+        const again = page.getByRole('status').filter({ hasText: /Last run done/ });
+        await again.filter({ hasText: / 0 computed/ }).waitFor();
+      },
+      LONG,
+    );
+
+    it(
+      'cooks a greedy soup, shows its steps and recipe, and saves it as ONNX',
+      async () => {
+        await nav('Cook');
+        await page.getByRole('radio', { name: /Greedy soup/ }).check();
+        await page.getByRole('button', { name: 'Cook greedy soup' }).click();
+        const steps = page.getByRole('table', { name: 'Greedy soup steps' });
+        await steps.waitFor();
+        assert.ok((await steps.locator('tbody tr').count()) >= 2);
+        const card = page.getByRole('article', { name: /Recipe: Greedy soup/ });
+        await card.waitFor();
+        assert.ok(
+          await card.getByRole('table', { name: 'Ingredients and coefficients' }).locator('tbody tr').count(),
+        );
+
+        const file = path.join(out, 'greedy-soup.onnx');
+        await page.getByLabel('Save soup as').fill(file);
+        await card.getByRole('button', { name: 'Save', exact: true }).click();
+        await page.getByRole('list', { name: 'Saved files' }).waitFor();
+        assert.ok(fs.existsSync(file), 'the soup was written');
+        assert.ok(
+          fs.existsSync(`${file}.recipe.json`) || fs.readdirSync(out).some((f) => f.endsWith('.recipe.json')),
+        );
+        await screenshot(page, 'workbench-cook-greedy');
+      },
+      LONG,
+    );
+
+    it(
+      'compares soups, ensembles and the best single model, and exports CSV',
+      async () => {
+        await nav('Compare');
+        await page.getByRole('button', { name: /Run comparison/ }).click();
+        const table = page.getByRole('table', { name: 'Comparison of soups, ensembles and single models' });
+        await table.waitFor();
+        for (const kind of [
+          'best_single',
+          'oracle',
+          'uniform_soup',
+          'greedy_soup',
+          'ensemble',
+          'greedy_ensemble',
+        ]) {
+          await table.locator(`tbody tr[data-kind="${kind}"]`).waitFor();
+        }
+        assert.ok(await table.locator('td.winner').count(), 'a winner is highlighted');
+        await table.getByRole('button', { name: /Show \d+ individual ingredients/ }).click();
+        await screenshot(page, 'workbench-compare');
+
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('button', { name: 'Export CSV' }).click(),
+        ]);
+        const csv = fs.readFileSync(await download.path(), 'utf8');
+        assert.match(csv.split('\r\n')[0], /^model,kind,members,top1_/);
+        assert.match(csv, /greedy_soup/);
+      },
+      LONG,
+    );
+
+    it(
+      'renders every view in the dark theme without console errors',
+      async () => {
+        await page.getByRole('button', { name: 'Dark theme' }).click();
+        for (const [label, name] of [
+          ['Kitchens', 'kitchens'],
+          ['Eval sets', 'evalsets'],
+          ['Evaluate', 'evaluate'],
+          ['Cook', 'cook'],
+          ['Compare', 'compare'],
+        ]) {
+          await nav(label);
+          await page.waitForLoadState('networkidle');
+          await screenshot(page, `workbench-${name}-dark`);
+        }
+        await page.getByRole('button', { name: 'Light theme' }).click();
+        assert.deepEqual(problems, []);
+      },
+      LONG,
+    );
+  },
+);
