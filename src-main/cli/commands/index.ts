@@ -1,6 +1,9 @@
 import type { Command } from '../command.js';
+import { cookCommand } from './cook.js';
 import { infoCommand } from './info.js';
+import { scanCommand } from './scan.js';
 import { serveCommand } from './serve.js';
+import { similarityCommand } from './similarity.js';
 
 /** Every `tureen <command>`, in the order `tureen --help` lists them. Register new commands here. */
-export const commands: Command[] = [infoCommand, serveCommand];
+export const commands: Command[] = [infoCommand, scanCommand, cookCommand, similarityCommand, serveCommand];

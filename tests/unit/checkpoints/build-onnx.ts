@@ -66,7 +66,7 @@ function valueInfo(name: string, elemType: number, dims: number[]) {
 export function floatTensor(name: string, dims: number[], values: Float32Array, storage: Storage, ext?: { file: string; offset: number }): TensorProto {
   const t = create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: 1 });
   if (storage === 'typed') t.floatData = [...values];
-  else if (storage === 'raw') t.rawData = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  else if (storage === 'raw') t.rawData = Uint8Array.from(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   else {
     t.dataLocation = 1;
     t.externalData = [

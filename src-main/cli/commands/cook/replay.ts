@@ -1,0 +1,33 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import type { WeightCookResult } from '../../../common/api/checkpoints.js';
+import { listOption, stringOption } from '../../command.js';
+import type { CookVerb } from './verb.js';
+import { runJob } from './verb.js';
+import { cookOutput } from './uniform.js';
+
+type Replayed = z.output<typeof WeightCookResult> & {
+  reproduced: Array<{ path: string; sha256: string; recorded: string | null; same: boolean | null }>;
+};
+
+export const replayVerb: CookVerb = {
+  name: 'replay',
+  summary: 'cook a recipe again; refuses ingredients whose sha256 changed',
+  help: `  tureen cook --recipe FILE.recipe.json [--out PATH]... [--graph FILE] [--json]\n  --out PATH         write here instead of the recipe's own outputs`,
+  options: { recipe: { type: 'string' }, out: { type: 'string', multiple: true }, graph: { type: 'string' } },
+  async run(args, ctx) {
+    const recipe = path.resolve(stringOption(args, 'recipe')!);
+    const outputs = listOption(args, 'out').map((o) => path.resolve(o));
+    const graph = stringOption(args, 'graph');
+    const result = await runJob<Replayed>(ctx, 'checkpoints:replay', {
+      recipe,
+      ...(outputs.length ? { outputs } : {}),
+      ...(graph ? { graph: path.resolve(graph) } : {}),
+    });
+    const output = cookOutput(result, { replayed: recipe, reproduced: result.reproduced });
+    const same = result.reproduced.map((r) =>
+      r.same === null ? `${r.path}: no recorded hash to compare` : r.same ? `${r.path}: identical to the recorded soup` : `${r.path}: differs from the recorded soup (sha256 ${r.sha256.slice(0, 12)}… vs ${r.recorded!.slice(0, 12)}…)`,
+    );
+    return { json: output.json, human: [output.human, ...same].join('\n') };
+  },
+};
