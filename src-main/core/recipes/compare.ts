@@ -71,6 +71,13 @@ export async function compareSweep(
   ];
   const models = await SoupModels.create(sweep);
   const params = sweep.family.params;
+  const budget = input.learnedBudget ?? LEARNED_DEFAULT_BUDGET;
+  const learnedRuns = budget > 0 && sweep.members.length > 1;
+  const allSets = sets.reduce((a, s) => a + s.n, 0);
+  const modelsEverywhere = (sweep.base ? 1 : 0) + sweep.members.length + 2 + (learnedRuns ? 1 : 0);
+  runner.planAll(
+    modelsEverywhere * allSets + holdout.n * (sweep.members.length - 1 + (learnedRuns ? budget : 0)),
+  );
   const rel = (i: Ingredient) => sweep.relative(i.path);
   const everywhere = async (model: IdentifiedModel, label: string) => {
     const logits = new Map<string, Logits>();
@@ -237,8 +244,7 @@ export async function compareSweep(
   );
 
   // Learned soup
-  const budget = input.learnedBudget ?? LEARNED_DEFAULT_BUDGET;
-  if (budget > 0 && members.length > 1) {
+  if (learnedRuns) {
     const learned = await learnedSoup(runner, models, sweep.members, holdout, { budget, seed: 0 });
     const learnedLogits = await everywhere(learned.model, 'learned soup');
     const ingredients = await recipeIngredients(sweep.members, 0);

@@ -21,9 +21,17 @@ export class RecipeRunner {
     return this.job?.signal;
   }
 
-  /** Announce work still to come, in images. */
+  private frozen = false;
+
+  /** Announce work still to come, in images (ignored after planAll). */
   plan(images: number): void {
-    this.total += images;
+    if (!this.frozen) this.total += images;
+  }
+
+  /** The whole plan up front, when the caller knows it: the progress bar then never jumps back. */
+  planAll(images: number): void {
+    this.total = images;
+    this.frozen = true;
   }
 
   throwIfCancelled(): void {
@@ -39,7 +47,6 @@ export class RecipeRunner {
       this.job ? { ctx: this.job, base: this.done, total: this.total, message } : undefined,
     );
     this.done += set.n;
-    this.job?.progress({ done: this.done, total: this.total, unit: 'images', message });
     return result;
   }
 }

@@ -36,7 +36,7 @@ export function evaluationHandlers(
           for (const input of models) {
             const sweep = await openSweep([input], { db: ctx.db });
             const soupModels = await SoupModels.create(sweep);
-            const ingredients = sweep.members.length ? sweep.members : sweep.base ? [sweep.base] : [];
+            const ingredients = [...(sweep.base ? [sweep.base] : []), ...sweep.members];
             runner.plan(ingredients.length * sets.reduce((a, s) => a + s.n, 0));
             for (const ingredient of ingredients) {
               const model = await soupModels.ingredientModel(ingredient, job.signal);
