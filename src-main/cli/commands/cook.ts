@@ -1,7 +1,9 @@
 import { TureenError } from '../../common/errors.js';
 import type { Command, OptionSpec } from '../command.js';
 import { stringOption } from '../command.js';
+import { greedyVerb } from './cook/greedy.js';
 import { interpolateVerb } from './cook/interpolate.js';
+import { learnedVerb } from './cook/learned.js';
 import { replayVerb } from './cook/replay.js';
 import { uniformVerb } from './cook/uniform.js';
 import type { CookVerb } from './cook/verb.js';
@@ -11,7 +13,7 @@ export type { CookVerb } from './cook/verb.js';
 export { runJob } from './cook/verb.js';
 
 /** The sub-verbs, in help order. Register new ones here (greedy and learned live beside these). */
-export const cookVerbs: CookVerb[] = [uniformVerb, interpolateVerb];
+export const cookVerbs: CookVerb[] = [uniformVerb, greedyVerb, learnedVerb, interpolateVerb];
 
 function mergedOptions(): OptionSpec {
   const merged: OptionSpec = { ...replayVerb.options };
