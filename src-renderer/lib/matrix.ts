@@ -37,6 +37,7 @@ export function buildMatrix(
   records: readonly Evaluation[],
   sets: readonly EvalSet[],
   freshSince: string | null,
+  nameOf: (model: Evaluation['model']) => string = (model) => model.label,
 ): MatrixData {
   const models = new Map<string, MatrixModelRow>();
   const cells = new Map<string, { top1: number | null; n: number | null; cached: boolean }>();
@@ -49,7 +50,7 @@ export function buildMatrix(
     if (!models.has(id)) {
       const kind =
         record.model.kind === 'soup' ? 'soup' : isBasePath(record.model.path) ? 'base' : 'ingredient';
-      models.set(id, { id, label: record.model.label, path: record.model.path, kind });
+      models.set(id, { id, label: nameOf(record.model), path: record.model.path, kind });
     }
     if (!columns.has(record.evalset.name)) {
       columns.set(record.evalset.name, {
