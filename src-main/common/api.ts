@@ -6,6 +6,7 @@ import { evaluationsApi } from './api/evaluations.js';
 import { jobsApi, jobsEvents } from './api/jobs.js';
 import { kitchensApi, kitchensEvents } from './api/kitchens.js';
 import { recipesApi } from './api/recipes.js';
+import { reportsApi } from './api/reports.js';
 
 /**
  * The whole contract between the renderer (or any client) and the Kitchen service.
@@ -19,6 +20,7 @@ export const api = {
   ...recipesApi,
   ...jobsApi,
   ...kitchensApi,
+  ...reportsApi,
 };
 
 export const events = {

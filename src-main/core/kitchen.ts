@@ -14,6 +14,7 @@ import { evaluationHandlers } from './services/evaluations.js';
 import { jobHandlers } from './services/jobs.js';
 import { kitchenHandlers, registerDemoOnFirstStart } from './services/kitchens.js';
 import { recipeHandlers } from './services/recipes.js';
+import { reportHandlers } from './services/reports.js';
 import { openDatabase } from './store/database.js';
 
 export interface KitchenOptions {
@@ -70,6 +71,7 @@ export class Kitchen {
       ...evalsetHandlers(this.context),
       ...evaluationHandlers(this.context),
       ...recipeHandlers(this.context),
+      ...reportHandlers(this.context, (channel, payload) => this.invoke(channel, payload)),
       ...options.overrides,
     };
     registerDemoOnFirstStart(this.context);

@@ -116,3 +116,31 @@ export function bars(
 export function labelWidth(text: string, fontSize = 11): number {
   return Math.ceil(text.length * fontSize * 0.6);
 }
+
+/**
+ * Vertical positions for point labels so that labels whose horizontal extents overlap keep at least
+ * `lineHeight` between their baselines: labels are placed top to bottom and pushed down on conflict.
+ * Returns one y per item, in the items' order.
+ */
+export function spreadLabels(
+  items: ReadonlyArray<{ x: number; y: number; width: number }>,
+  lineHeight = 12,
+): number[] {
+  const order = items.map((_, i) => i).sort((a, b) => items[a]!.y - items[b]!.y || a - b);
+  const placed: Array<{ x0: number; x1: number; y: number }> = [];
+  const out = new Array<number>(items.length);
+  for (const i of order) {
+    const item = items[i]!;
+    let y = item.y;
+    for (;;) {
+      const clash = placed.find(
+        (p) => p.x0 < item.x + item.width && item.x < p.x1 && Math.abs(p.y - y) < lineHeight - 1e-9,
+      );
+      if (!clash) break;
+      y = clash.y + lineHeight;
+    }
+    placed.push({ x0: item.x, x1: item.x + item.width, y });
+    out[i] = y;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { SymbolType } from 'd3-shape';
-import { KIND_STYLES } from './palette';
-import type { ModelKind } from './types';
+import { KIND_STYLES } from './palette.js';
+import type { ModelKind } from './types.js';
 
 /** One legend entry: a marker, a line, or both. */
 export interface LegendItem {

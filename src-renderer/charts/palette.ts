@@ -1,6 +1,6 @@
 import type { SymbolType } from 'd3-shape';
 import { symbol, symbolCircle, symbolDiamond, symbolSquare, symbolStar, symbolTriangle } from 'd3-shape';
-import type { ModelKind } from './types';
+import type { ModelKind } from './types.js';
 
 /**
  * Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), referenced through

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { offDiagonalExtent, heatPosition } from '../../../src-renderer/charts/heat';
-import { bars, frame, matrixCells, smallMultiples } from '../../../src-renderer/charts/layout';
+import { offDiagonalExtent, heatPosition } from '../../../src-renderer/charts/heat.js';
+import { bars, frame, matrixCells, smallMultiples, spreadLabels } from '../../../src-renderer/charts/layout.js';
 
 describe('frame', () => {
   it('subtracts the margins', () => {
@@ -66,5 +66,25 @@ describe('heatmap colour positions', () => {
     expect(heatPosition(1, [0.2, 0.6])).toBe(1);
     expect(heatPosition(0.3, [0.3, 0.3])).toBe(0.5);
     expect(heatPosition(0.3, null)).toBeNull();
+  });
+});
+
+describe('label spreading', () => {
+  it('leaves separate labels where they are', () => {
+    expect(spreadLabels([{ x: 0, y: 10, width: 50 }, { x: 100, y: 12, width: 50 }])).toEqual([10, 12]);
+  });
+  it('pushes overlapping labels apart by a line, keeping their order', () => {
+    const ys = spreadLabels(
+      [
+        { x: 0, y: 20, width: 60 },
+        { x: 10, y: 15, width: 60 },
+        { x: 20, y: 18, width: 60 },
+      ],
+      12,
+    );
+    // placed by y: item 1 at 15, item 2 pushed to 27, item 0 pushed past both to 39
+    expect(ys).toEqual([39, 15, 27]);
+    const sorted = [...ys].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(12);
   });
 });

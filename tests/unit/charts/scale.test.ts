@@ -11,7 +11,7 @@ import {
   niceTicks,
   percentDigits,
   tickStep,
-} from '../../../src-renderer/charts/scale';
+} from '../../../src-renderer/charts/scale.js';
 
 describe('nice ticks', () => {
   // d3-scale is an independent implementation of the same 1-2-5 rule.

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import { writeAll, writeFilesAtomically } from '../checkpoints/atomic.js';
+import { packageRoot } from '../paths.js';
+import { buildReportData, kitchenById } from '../reports/data.js';
+import { reportFileName } from '../reports/pdf-file.js';
+import { prepareReport } from '../reports/prepare.js';
+import { renderReportPdf } from '../reports/render-pdf.js';
+import type { Invoke } from '../reports/sources.js';
+import type { Handlers, ServiceContext } from '../service.js';
+
+/** The built renderer the PDF is printed from. */
+export function rendererDir(): string {
+  return path.join(packageRoot(), 'out', 'renderer');
+}
+
+/**
+ * Reports read through the contract (`invoke`), so they show exactly what the views show. The desktop
+ * shell overrides `reports:savePdf` with printToPDF and a save dialog.
+ */
+export function reportHandlers(
+  ctx: ServiceContext,
+  invoke: Invoke,
+): Handlers<'reports:data' | 'reports:prepare' | 'reports:savePdf'> {
+  return {
+    'reports:data': (req) => buildReportData(ctx, invoke, req.kitchenId),
+    'reports:prepare': (req) => {
+      const kitchen = kitchenById(ctx, req.kitchenId);
+      const jobId = ctx.jobs.start('report', `Prepare the report of ${kitchen.name}`, (job) =>
+        prepareReport(ctx, invoke, job, req),
+      );
+      return { jobId };
+    },
+    'reports:savePdf': async (req) => {
+      const kitchen = kitchenById(ctx, req.kitchenId);
+      const { pdf, pages } = await renderReportPdf({
+        invoke,
+        staticDir: rendererDir(),
+        kitchenId: kitchen.id,
+        paper: req.paper ?? 'A4',
+      });
+      const dir = path.join(ctx.paths.dataDir, 'reports');
+      const file = path.join(dir, reportFileName(kitchen.name));
+      writeFilesAtomically([{ path: file, write: (fd) => writeAll(fd, pdf) }]);
+      // A browser user cannot open the server's folder: hand the bytes over for a download as well.
+      return {
+        path: file,
+        pages,
+        bytes: pdf.length,
+        base64: pdf.toString('base64'),
+      };
+    },
+  };
+}
