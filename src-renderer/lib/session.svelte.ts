@@ -1,0 +1,23 @@
+import type { CookResult } from './domain';
+
+/**
+ * What the workbench views started in this window, kept across navigation: going to Compare and back to
+ * Cook shows the same running job or recipe card instead of an empty form.
+ */
+export class WorkbenchSession {
+  scanJobId = $state<string | null>(null);
+  evaluateJobId = $state<string | null>(null);
+  /** start of the last evaluation run: results older than this came from the cache */
+  evaluatedSince = $state<string | null>(null);
+  lastEvaluation = $state<{ state: string; seconds: number; fresh: number; cached: number } | null>(null);
+  cookJobId = $state<string | null>(null);
+  cookResult = $state<CookResult | null>(null);
+  cookFinishedAt = $state<string | null>(null);
+  /** the two checkpoints of the last interpolation, for the curve's labels */
+  interpolation = $state<{ from: string; to: string } | null>(null);
+  saveJobId = $state<string | null>(null);
+  saved = $state<Array<{ path: string; sha256: string }>>([]);
+  compareJobId = $state<string | null>(null);
+}
+
+export const session = new WorkbenchSession();
