@@ -91,13 +91,17 @@ export function unionKeys(records: ReadonlyArray<Record<string, unknown> | null 
     .map(([key]) => key);
 }
 
-/** Keys whose value differs between at least two records: the hyperparameters the sweep actually varied. */
+/**
+ * Keys whose value differs between records: the hyperparameters the sweep actually varied. Records with no
+ * keys at all (a base model without a config) are ignored; a key missing from some records varies.
+ */
 export function varyingKeys(
   records: ReadonlyArray<Record<string, unknown> | null | undefined>,
   keys: readonly string[],
 ): string[] {
+  const described = records.filter((r): r is Record<string, unknown> => !!r && Object.keys(r).length > 0);
   return keys.filter((key) => {
-    const values = new Set(records.map((r) => JSON.stringify(r?.[key] ?? null)));
+    const values = new Set(described.map((r) => JSON.stringify(r[key] ?? null)));
     return values.size > 1;
   });
 }

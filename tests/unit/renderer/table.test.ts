@@ -67,6 +67,8 @@ describe('unionKeys and varyingKeys', () => {
     expect(unionKeys(records)).toEqual(['lr', 'wd', 'seed', 'epochs']);
     expect(varyingKeys(records, ['lr', 'wd', 'seed'])).toEqual(['lr', 'wd', 'seed']);
     expect(varyingKeys([{ a: 1 }, { a: 1 }], ['a'])).toEqual([]);
+    expect(varyingKeys([{ a: 1, b: 2 }, { a: 1, b: 3 }, {}, null], ['a', 'b'])).toEqual(['b']);
+    expect(varyingKeys([{ a: 1 }, { b: 1 }], ['a', 'b'])).toEqual(['a', 'b']);
   });
 });
 
