@@ -36,8 +36,8 @@ interface Draft {
   logits: Map<string, Logits>;
 }
 
-function metricsOf(logits: Logits, set: EvalSet): Metrics {
-  const m = computeMetrics(logits, set.labels, set.classSubset);
+function metricsOf(logits: Logits, set: EvalSet, logitScale: number): Metrics {
+  const m = computeMetrics(logits, set.labels, set.classSubset, logitScale);
   return { n: m.n, correct: m.correct, top1: m.top1, top5: m.top5, nll: m.nll, ece: m.ece };
 }
 
@@ -93,11 +93,12 @@ export async function compareSweep(
     logits: Map<string, Logits>,
     cost: number,
     recipeId: number | null = null,
+    logitScale = 1,
   ): Draft => {
     const metrics: Record<string, Metrics | null> = {};
     for (const set of sets) {
       const l = logits.get(set.name);
-      metrics[set.name] = l ? metricsOf(l, set) : null;
+      metrics[set.name] = l ? metricsOf(l, set, logitScale) : null;
     }
     const shifts = shiftNames.map((n) => metrics[n]?.top1).filter((v): v is number => v !== undefined);
     return {
@@ -278,6 +279,7 @@ export async function compareSweep(
         learnedLogits,
         1,
         learnedId,
+        learned.logitScale,
       ),
     );
   }

@@ -10,6 +10,7 @@ import type { EvalSet } from '../datasets/evalset.js';
 import type { EvalPlan } from '../datasets/registry.js';
 import { planEvalSets } from '../datasets/registry.js';
 import type { Evaluation } from '../inference/evaluation-store.js';
+import { computeMetrics } from '../inference/metrics.js';
 import type { MetricValues } from '../../common/api/evaluations.js';
 import type { Ranked } from './greedy.js';
 import { greedySoup } from './greedy.js';
@@ -61,16 +62,28 @@ export async function rankOnHoldout(
   return ranked;
 }
 
+/**
+ * The soup on every eval set. A learned soup's NLL and ECE are of softmax(logit_scale · logits) (its own
+ * calibration); the stored evaluation of its weights keeps scale 1.
+ */
 async function evaluateEverywhere(
   runner: RecipeRunner,
   model: IdentifiedModel,
   plan: EvalPlan,
   label: string,
+  logitScale: number,
 ): Promise<Evaluation[]> {
   const sets = [...(plan.holdout ? [plan.holdout.set] : []), ...plan.others.map((o) => o.set)];
   runner.plan(sets.reduce((a, s) => a + s.n, 0));
   const out: Evaluation[] = [];
-  for (const set of sets) out.push((await runner.evaluate(model, set, `${label} on ${set.name}`)).record);
+  for (const set of sets) {
+    const { record, outcome } = await runner.evaluate(model, set, `${label} on ${set.name}`);
+    if (logitScale === 1) out.push(record);
+    else {
+      const scaled = computeMetrics(outcome.logits, set.labels, set.classSubset, logitScale);
+      out.push({ ...record, nll: scaled.nll, ece: scaled.ece });
+    }
+  }
   return out;
 }
 
@@ -147,7 +160,7 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
     extra = { points: result.points };
   }
   const { model } = models.soupModel(sum, scale, label);
-  const evaluations = await evaluateEverywhere(runner, model, plan, label);
+  const evaluations = await evaluateEverywhere(runner, model, plan, label, extra.logit_scale ?? 1);
   const ingredients: RecipeDoc['ingredients'] = [];
   for (const p of parts)
     ingredients.push({

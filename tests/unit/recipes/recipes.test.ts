@@ -179,6 +179,9 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     for (let i = 1; i < curve.length; i++) expect(curve[i]!).toBeLessThanOrEqual(curve[i - 1]!);
     expect(r.coefficients!.reduce((s, c) => s + c, 0)).toBeCloseTo(1, 12);
     expect(r.logit_scale!).toBeGreaterThan(0);
+    // the soup's reported held-out NLL is of softmax(logit_scale · logits): the optimiser's best loss
+    expect(a.evaluations[0]!.evalset.name).toBe('holdout');
+    expect(a.evaluations[0]!.nll).toBeCloseTo(curve.at(-1)!, 12);
     // evaluation 1 is the uniform soup: its loss at the best logit scale is at most its loss at scale 1
     expect(curve[0]!).toBeLessThanOrEqual(expected.uniform.metrics.holdout!.nll + 1e-6);
     const b = await job<Cooked>('recipes:cook', request);
