@@ -4,6 +4,8 @@ import type { FloatDType } from '../tensors/dtypes.js';
 import { dtypeBytes, elementCount, isFloatDType } from '../tensors/dtypes.js';
 import type { Accumulation } from '../tensors/kernels.js';
 import { addScaled as addScaledKernel, firstNonFinite, writeScaled } from '../tensors/kernels.js';
+import type { SimdKernel } from '../tensors/simd.js';
+import { createSimdKernel } from '../tensors/simd.js';
 import type { Ingredient } from './ingredient.js';
 import type { WeightLayout } from './layout.js';
 
@@ -49,6 +51,11 @@ export class WeightAccumulator {
   readonly precision: Precision;
   readonly values: Accumulation;
   private readonly slots: Map<string, Slot>;
+  /** float32 sums live in WebAssembly memory, with the read buffers after them, so chunks are read
+   *  straight into memory the SIMD kernel adds from (no copy); null: the JavaScript kernel is used */
+  private readonly simd: SimdKernel | null;
+  private readonly scratchStart: number;
+  private streaming = false;
 
   constructor(layout: WeightLayout, options: { precision?: Precision } = {}) {
     this.layout = layout;
@@ -60,7 +67,10 @@ export class WeightAccumulator {
       this.slots.set(e.name, { start, count });
       start += count;
     }
-    this.values = this.precision === 'f64' ? new Float64Array(start) : new Float32Array(start);
+    this.scratchStart = Math.ceil((start * 4) / 64) * 64;
+    this.simd = this.precision === 'f32' ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES) : null;
+    if (this.simd) this.values = new Float32Array(this.simd.memory.buffer, 0, start);
+    else this.values = this.precision === 'f64' ? new Float64Array(start) : new Float32Array(start);
   }
 
   get elementCount(): number {
@@ -134,8 +144,16 @@ export class WeightAccumulator {
   }
 
   private addPiece(ingredient: Ingredient, piece: Piece, bytes: Uint8Array, coefficient: number): void {
-    const probe = addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient);
-    if (!Number.isFinite(probe)) {
+    let finite: boolean;
+    if (this.simd && piece.dtype === 'f32' && bytes.buffer === this.simd.memory.buffer) {
+      const vectorised = piece.count - (piece.count % 4);
+      const flagged = this.simd.addF32(piece.accStart * 4, bytes.byteOffset, vectorised, coefficient);
+      const tail = addScaledKernel(this.values, piece.accStart + vectorised, bytes.subarray(vectorised * 4), 'f32', coefficient);
+      finite = !flagged && Number.isFinite(tail);
+    } else {
+      finite = Number.isFinite(addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient));
+    }
+    if (!finite) {
       const bad = firstNonFinite(bytes, piece.dtype);
       const where = bad ? ` (element ${piece.firstElement + bad.index} is ${bad.value})` : '';
       throw new TureenError('bad_checkpoint', `${ingredient.path}: tensor "${piece.name}" contains NaN or Inf${where}; this checkpoint cannot go into a soup`, { file: ingredient.path, tensor: piece.name });
@@ -145,10 +163,18 @@ export class WeightAccumulator {
   private async stream(ingredient: Ingredient, reads: readonly Read[], coefficient: number, signal?: AbortSignal): Promise<void> {
     if (reads.length === 0) return;
     const handles = new Map<string, Promise<fs.promises.FileHandle>>();
+    if (this.streaming) throw new TureenError('internal', 'one addScaled at a time per accumulator (they share read buffers)');
+    this.streaming = true;
     const free: Buffer[] = [];
     const depth = Math.min(READ_AHEAD, reads.length);
     const bufferBytes = Math.min(READ_CHUNK_BYTES, Math.max(...reads.map((r) => r.length)));
-    for (let i = 0; i <= depth; i++) free.push(Buffer.allocUnsafeSlow(bufferBytes));
+    for (let i = 0; i <= depth; i++) {
+      free.push(
+        this.simd
+          ? Buffer.from(this.simd.memory.buffer, this.scratchStart + i * READ_CHUNK_BYTES, bufferBytes)
+          : Buffer.allocUnsafeSlow(bufferBytes),
+      );
+    }
     const inflight: Array<Promise<{ read: Read; buf: Buffer }>> = [];
     let next = 0;
     const fetch = async (read: Read, buf: Buffer) => {
@@ -186,6 +212,7 @@ export class WeightAccumulator {
       }
     } finally {
       await Promise.allSettled(inflight);
+      this.streaming = false;
       const opened = await Promise.allSettled(handles.values());
       await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
     }
