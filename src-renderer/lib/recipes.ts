@@ -1,5 +1,6 @@
 /** Turns the API's cook results into what the recipe card and the greedy steps show. */
 import type { CookResult, GreedyStep } from './domain.js';
+import { displayName } from './checkpoints.js';
 import { checkpointName } from './paths.js';
 
 export interface RecipeIngredient {
@@ -38,10 +39,11 @@ export const METHOD_TITLES: Record<string, string> = {
   interpolate: 'Interpolation (WiSE-FT)',
 };
 
-export function greedyRows(steps: readonly GreedyStep[], roots: readonly string[]): GreedyStepRow[] {
+/** The recipe's steps; candidates are paths relative to the kitchen folder. */
+export function greedyRows(steps: readonly GreedyStep[]): GreedyStepRow[] {
   return steps.map((s) => ({
     step: s.step,
-    candidate: checkpointName(s.candidate, roots),
+    candidate: displayName(s.candidate),
     holdoutTop1: s.holdout_top1,
     accepted: s.accepted,
     size: s.size,
