@@ -2,6 +2,7 @@ import { dialog } from 'electron';
 import type { BrowserWindow } from 'electron';
 import type { Channel } from '../common/api.js';
 import type { Handlers } from '../core/service.js';
+import { savePdfHandler } from './pdf.js';
 
 /** The calls only a desktop shell can answer (native dialogs); serve mode keeps the service's defaults. */
 export function shellOverrides(window: () => BrowserWindow | null): Partial<Handlers<Channel>> {
@@ -14,5 +15,6 @@ export function shellOverrides(window: () => BrowserWindow | null): Partial<Hand
         : await dialog.showOpenDialog(options);
       return { path: result.canceled ? null : (result.filePaths[0] ?? null) };
     },
+    'reports:savePdf': savePdfHandler(window),
   };
 }
