@@ -6,6 +6,7 @@ import type { StoredDtype, StoredTensor } from './safetensors-header.js';
 import { DTYPE_BYTES, parseSafetensorsHeader } from './safetensors-header.js';
 import type { InputTransform } from './transform.js';
 import { parseTransforms } from './transform.js';
+import { metadataJson } from './metadata-json.js';
 
 export const EVAL_ROLES = ['holdout', 'id', 'shift'] as const;
 export type EvalRole = (typeof EVAL_ROLES)[number];
@@ -99,17 +100,8 @@ function parseRole(file: string, raw: string | undefined): EvalRole | null {
 }
 
 function parseClassSubset(file: string, raw: string | undefined): number[] | null {
-  if (raw === undefined || raw === '') return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new TureenError(
-      'bad_evalset',
-      `${file}: tureen.class_subset is not JSON; write a list of logit indices`,
-      { file },
-    );
-  }
+  const value = metadataJson(file, 'tureen.class_subset', raw, 'write a list of logit indices');
+  if (value === undefined) return null;
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => Number.isInteger(v) && v >= 0)) {
     throw new TureenError(
       'bad_evalset',

@@ -1,4 +1,5 @@
 import { TureenError } from '../../common/errors.js';
+import { metadataJson } from './metadata-json.js';
 import type { StoredDtype } from './safetensors-header.js';
 
 /** `(x * scale - mean[c]) / std[c]` after casting to float32, c along `channel_axis` (DESIGN.md, Formats). */
@@ -18,17 +19,8 @@ export function parseTransforms(
   raw: string | undefined,
   inputNames: string[],
 ): Record<string, InputTransform> {
-  if (raw === undefined || raw === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new TureenError(
-      'bad_evalset',
-      `${file}: tureen.transform is not JSON; write a map keyed by input name`,
-      { file },
-    );
-  }
+  const value = metadataJson(file, 'tureen.transform', raw, 'write a map keyed by input name');
+  if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TureenError(
       'bad_evalset',

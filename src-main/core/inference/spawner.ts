@@ -74,3 +74,44 @@ export function forkSpawner(entry?: string): HostSpawner {
     },
   };
 }
+
+/** The part of Electron's `UtilityProcess` the host needs (core never imports electron). */
+export interface UtilityProcessLike {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+  kill(): boolean;
+}
+
+/**
+ * Host processes for the Electron app: `utilityProcessSpawner((entry) => utilityProcess.fork(entry))`, then
+ * `setHostSpawner(...)` once at start-up. Messages are structured clones, so weight buffers arrive as typed
+ * arrays; a utility process never keeps the app alive, so busy/idle needs no bookkeeping.
+ */
+export function utilityProcessSpawner(
+  forkUtility: (entry: string) => UtilityProcessLike,
+  entry?: string,
+): HostSpawner {
+  return {
+    spawn() {
+      const child = forkUtility(entry ?? hostEntryFile());
+      return {
+        get pid() {
+          return child.pid;
+        },
+        send: (message) => child.postMessage(message),
+        onMessage: (listener) => {
+          child.on('message', (m) => listener(m as HostResponse));
+        },
+        onExit: (listener) => {
+          child.once('exit', (code) => listener(code, null));
+        },
+        setBusy: () => {},
+        kill: () => {
+          child.kill();
+        },
+      };
+    },
+  };
+}
