@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { offDiagonalExtent, heatPosition } from '../../../src-renderer/charts/heat.js';
-import { bars, frame, matrixCells, smallMultiples, spreadLabels } from '../../../src-renderer/charts/layout.js';
+import {
+  bars,
+  frame,
+  matrixCells,
+  smallMultiples,
+  spreadLabels,
+} from '../../../src-renderer/charts/layout.js';
 
 describe('frame', () => {
   it('subtracts the margins', () => {
@@ -71,7 +77,12 @@ describe('heatmap colour positions', () => {
 
 describe('label spreading', () => {
   it('leaves separate labels where they are', () => {
-    expect(spreadLabels([{ x: 0, y: 10, width: 50 }, { x: 100, y: 12, width: 50 }])).toEqual([10, 12]);
+    expect(
+      spreadLabels([
+        { x: 0, y: 10, width: 50 },
+        { x: 100, y: 12, width: 50 },
+      ]),
+    ).toEqual([10, 12]);
   });
   it('pushes overlapping labels apart by a line, keeping their order', () => {
     const ys = spreadLabels(

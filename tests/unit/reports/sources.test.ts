@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { reportFolder } from '../../../src-main/cli/commands/report.js';
+import type { Cooked } from '../../../src-main/core/reports/sources.js';
+import { acceptedInOrder } from '../../../src-main/core/reports/sources.js';
+
+function greedy(paths: string[], steps: Array<[string, boolean]>): Cooked {
+  return {
+    recipeId: 1,
+    recipe: {
+      method: 'greedy',
+      params: {},
+      ingredients: paths.map((p) => ({ path: p, sha256: 'x', coefficient: 1 / paths.length })),
+      holdout: null,
+      weights_sha256: null,
+      steps: steps.map(([candidate, accepted], step) => ({
+        step,
+        candidate,
+        holdout_correct: 0,
+        holdout_top1: 0,
+        accepted,
+        size: 0,
+      })),
+    },
+    evaluations: [],
+    outputs: [],
+  };
+}
+
+describe('acceptedInOrder', () => {
+  it('follows the steps, matching candidates given relative to the folder', () => {
+    const cooked = greedy(
+      ['/k/sweep/a/model.onnx', '/k/sweep/c/model.onnx', '/k/sweep/b/model.onnx'],
+      [
+        ['sweep/b/model.onnx', true],
+        ['sweep/d/model.onnx', false],
+        ['sweep/a/model.onnx', true],
+        ['sweep/c/model.onnx', true],
+      ],
+    );
+    expect(acceptedInOrder(cooked)).toEqual([
+      '/k/sweep/b/model.onnx',
+      '/k/sweep/a/model.onnx',
+      '/k/sweep/c/model.onnx',
+    ]);
+  });
+
+  it('falls back to the recipe order when the steps do not name every ingredient', () => {
+    const cooked = greedy(['/k/a.onnx', '/k/b.onnx'], [['a', true]]);
+    expect(acceptedInOrder(cooked)).toEqual(['/k/a.onnx', '/k/b.onnx']);
+  });
+});
+
+describe('reportFolder', () => {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-report-folder-')));
+  fs.mkdirSync(path.join(root, 'sweep', 'a'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'sweep', 'b'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'sweep', 'a', 'model.onnx'), '');
+
+  it('is the folder given, or the folder of a file', () => {
+    expect(reportFolder([root])).toBe(root);
+    expect(reportFolder([path.join(root, 'sweep', 'a', 'model.onnx')])).toBe(path.join(root, 'sweep', 'a'));
+  });
+  it('is the common folder of several paths', () => {
+    expect(reportFolder([path.join(root, 'sweep', 'a'), path.join(root, 'sweep', 'b')])).toBe(
+      path.join(root, 'sweep'),
+    );
+  });
+  it('names a path that does not exist', () => {
+    expect(() => reportFolder([path.join(root, 'nope')])).toThrow(/nope does not exist/);
+  });
+});
