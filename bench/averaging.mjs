@@ -18,7 +18,11 @@ function writeCheckpoint(file, seed) {
   const header = {};
   let offset = 0;
   for (let t = 0; t < TENSORS; t++) {
-    header[`layer${t}.weight`] = { dtype: 'F32', shape: [1024, ELEMENTS / 1024], data_offsets: [offset, offset + ELEMENTS * 4] };
+    header[`layer${t}.weight`] = {
+      dtype: 'F32',
+      shape: [1024, ELEMENTS / 1024],
+      data_offsets: [offset, offset + ELEMENTS * 4],
+    };
     offset += ELEMENTS * 4;
   }
   let json = JSON.stringify(header);
@@ -43,7 +47,11 @@ function writeCheckpoint(file, seed) {
 /** Read whole files in 4 MiB chunks, several reads in flight: the page-cache speed the averaging is held to. */
 async function readAll(files) {
   const chunk = 4 * 1024 * 1024;
-  const buffers = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
+  const buffers = [
+    Buffer.allocUnsafeSlow(chunk),
+    Buffer.allocUnsafeSlow(chunk),
+    Buffer.allocUnsafeSlow(chunk),
+  ];
   let total = 0;
   for (const file of files) {
     const handle = await fs.promises.open(file, 'r');
@@ -52,7 +60,9 @@ async function readAll(files) {
     for (let p = 0; p < size; p += chunk) positions.push(p);
     for (let i = 0; i < positions.length; i += buffers.length) {
       const batch = positions.slice(i, i + buffers.length);
-      const results = await Promise.all(batch.map((p, k) => handle.read(buffers[k], 0, Math.min(chunk, size - p), p)));
+      const results = await Promise.all(
+        batch.map((p, k) => handle.read(buffers[k], 0, Math.min(chunk, size - p), p)),
+      );
       for (const r of results) total += r.bytesRead;
     }
     await handle.close();
@@ -61,7 +71,9 @@ async function readAll(files) {
 }
 
 async function child(n, dir) {
-  const { openIngredient, groupFamilies, averageIngredients, WeightAccumulator, weightLayout } = await import(engine);
+  const { openIngredient, groupFamilies, averageIngredients, WeightAccumulator, weightLayout } = await import(
+    engine
+  );
   const files = Array.from({ length: n }, (_, i) => path.join(dir, `run${i}`, 'model.safetensors'));
   await readAll(files); // warm the page cache
   const reads = [];
@@ -123,10 +135,14 @@ if (process.argv[2] === '--child') {
       writeCheckpoint(path.join(dir, `run${i}`, 'model.safetensors'), i + 1);
     }
     const results = SIZES.map((n) => {
-      const run = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(n), dir], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const run = spawnSync(
+        process.execPath,
+        ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(n), dir],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       if (run.status !== 0) throw new Error(`N=${n} failed (exit ${run.status})`);
       return JSON.parse(run.stdout);
     });

@@ -42,7 +42,10 @@ export const cookCommand: Command = {
   async run(args, ctx) {
     if (stringOption(args, 'recipe') !== undefined) {
       if (args.positionals.length) {
-        throw new TureenError('bad_request', `cook --recipe takes no method or checkpoints (got ${args.positionals.join(' ')})`);
+        throw new TureenError(
+          'bad_request',
+          `cook --recipe takes no method or checkpoints (got ${args.positionals.join(' ')})`,
+        );
       }
       return replayVerb.run(args, ctx);
     }
@@ -50,7 +53,12 @@ export const cookCommand: Command = {
     const verb = cookVerbs.find((v) => v.name === verbName);
     if (!verb) {
       const names = cookVerbs.map((v) => v.name).join(', ');
-      throw new TureenError('bad_request', verbName ? `unknown cook method "${verbName}"; use one of ${names}, or --recipe <file>` : `cook needs a method (${names}) or --recipe <file>; run \`tureen cook --help\``);
+      throw new TureenError(
+        'bad_request',
+        verbName
+          ? `unknown cook method "${verbName}"; use one of ${names}, or --recipe <file>`
+          : `cook needs a method (${names}) or --recipe <file>; run \`tureen cook --help\``,
+      );
     }
     return verb.run({ positionals: rest, values: args.values }, ctx);
   },

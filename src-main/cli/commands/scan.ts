@@ -12,11 +12,19 @@ function megabytes(bytes: number): string {
 }
 
 function compactParams(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)}k`
+        : String(n);
 }
 
 function humanScan(scan: Scan): string[] {
-  const lines = [`${scan.root}: ${scan.checkpoints.length} checkpoint(s), ${scan.families.length} famil${scan.families.length === 1 ? 'y' : 'ies'} (read ${scan.stats.read}, unchanged ${scan.stats.reused}, removed ${scan.stats.removed}, unreadable ${scan.stats.failed})`];
+  const lines = [
+    `${scan.root}: ${scan.checkpoints.length} checkpoint(s), ${scan.families.length} famil${scan.families.length === 1 ? 'y' : 'ies'} (read ${scan.stats.read}, unchanged ${scan.stats.reused}, removed ${scan.stats.removed}, unreadable ${scan.stats.failed})`,
+  ];
   const familyName = new Map(scan.families.map((f, i) => [f.id, `F${i + 1}`]));
   for (const c of scan.checkpoints) {
     if (c.error) {
@@ -28,18 +36,27 @@ function humanScan(scan: Scan): string[] {
       .slice(0, 6)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    const family = c.familyId ? familyName.get(c.familyId) ?? '?' : '-';
-    lines.push(`  ${family.padEnd(3)} ${c.relativePath}  ${c.format} ${c.dtype} ${megabytes(c.bytes)} ${compactParams(c.params)} params${c.isBase ? ' [base]' : ''}${hp ? `  ${hp}` : ''}`);
+    const family = c.familyId ? (familyName.get(c.familyId) ?? '?') : '-';
+    lines.push(
+      `  ${family.padEnd(3)} ${c.relativePath}  ${c.format} ${c.dtype} ${megabytes(c.bytes)} ${compactParams(c.params)} params${c.isBase ? ' [base]' : ''}${hp ? `  ${hp}` : ''}`,
+    );
   }
   for (const f of scan.families) {
-    lines.push(`${familyName.get(f.id)}: ${f.label} — ${f.members.length} ingredient(s), ${compactParams(f.params)} params${f.base ? `, base ${path.relative(scan.root, f.base)}` : ''}${f.graphPath ? `, graph ${path.relative(scan.root, f.graphPath) || f.graphPath}` : ''}`);
+    lines.push(
+      `${familyName.get(f.id)}: ${f.label} — ${f.members.length} ingredient(s), ${compactParams(f.params)} params${f.base ? `, base ${path.relative(scan.root, f.base)}` : ''}${f.graphPath ? `, graph ${path.relative(scan.root, f.graphPath) || f.graphPath}` : ''}`,
+    );
     for (const w of f.warnings) lines.push(`  warning: ${w.message}`);
   }
   for (const m of scan.mismatches) lines.push(`mismatch: ${m.message}`);
   if (scan.pickles.length) {
-    lines.push(`not read (PyTorch pickles; convert to safetensors): ${scan.pickles.map((p) => path.relative(scan.root, p)).join(', ')}`);
+    lines.push(
+      `not read (PyTorch pickles; convert to safetensors): ${scan.pickles.map((p) => path.relative(scan.root, p)).join(', ')}`,
+    );
   }
-  if (scan.evalSets.length) lines.push(`eval sets (not checkpoints): ${scan.evalSets.map((p) => path.relative(scan.root, p)).join(', ')}`);
+  if (scan.evalSets.length)
+    lines.push(
+      `eval sets (not checkpoints): ${scan.evalSets.map((p) => path.relative(scan.root, p)).join(', ')}`,
+    );
   return lines;
 }
 

@@ -13,7 +13,9 @@ function matrixLines(title: string, labels: string[], m: number[][], digits: num
   return [
     title,
     `${''.padEnd(4)}${labels.map((_, i) => `#${i + 1}`.padStart(width)).join('')}`,
-    ...m.map((row, i) => `${`#${i + 1}`.padEnd(4)}${row.map((v) => v.toFixed(digits).padStart(width)).join('')}`),
+    ...m.map(
+      (row, i) => `${`#${i + 1}`.padEnd(4)}${row.map((v) => v.toFixed(digits).padStart(width)).join('')}`,
+    ),
   ];
 }
 
@@ -26,7 +28,8 @@ Task vectors are θ_i − θ_base. Without --base the weights themselves are com
 Prints the cosine similarity, the angle in degrees and the L2 distance for every pair.`,
   options: { base: { type: 'string' }, graph: { type: 'string' } },
   async run(args, ctx) {
-    if (args.positionals.length === 0) throw new TureenError('bad_request', 'similarity needs checkpoint files or folders');
+    if (args.positionals.length === 0)
+      throw new TureenError('bad_request', 'similarity needs checkpoint files or folders');
     const base = stringOption(args, 'base');
     const graph = stringOption(args, 'graph');
     const result = await runJob<Similarity>(ctx, 'checkpoints:similarity', {

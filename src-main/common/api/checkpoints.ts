@@ -59,7 +59,9 @@ export const MismatchSchema = z.object({
   comparedWith: z.string(),
   familyId: z.string(),
   message: z.string(),
-  details: z.array(z.object({ kind: z.string(), message: z.string(), tensors: z.array(z.string()).optional() })),
+  details: z.array(
+    z.object({ kind: z.string(), message: z.string(), tensors: z.array(z.string()).optional() }),
+  ),
 });
 
 export const ScanResult = z.object({
@@ -71,7 +73,12 @@ export const ScanResult = z.object({
   /** PyTorch pickles found (never read) and safetensors eval sets found beside the checkpoints */
   pickles: z.array(z.string()),
   evalSets: z.array(z.string()),
-  stats: z.object({ read: z.number().int(), reused: z.number().int(), removed: z.number().int(), failed: z.number().int() }),
+  stats: z.object({
+    read: z.number().int(),
+    reused: z.number().int(),
+    removed: z.number().int(),
+    failed: z.number().int(),
+  }),
 });
 
 export const SimilarityResult = z.object({
@@ -89,9 +96,19 @@ export const WeightCookResult = z.object({
   recipe: z.object({
     method: z.string(),
     params: z.record(z.string(), z.unknown()),
-    ingredients: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), coefficient: z.number() })),
+    ingredients: z.array(
+      z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), coefficient: z.number() }),
+    ),
   }),
-  outputs: z.array(z.object({ path: z.string(), format: z.string(), sha256: z.string(), bytes: z.number(), files: z.array(z.string()) })),
+  outputs: z.array(
+    z.object({
+      path: z.string(),
+      format: z.string(),
+      sha256: z.string(),
+      bytes: z.number(),
+      files: z.array(z.string()),
+    }),
+  ),
   recipeFiles: z.array(z.string()),
   warnings: z.array(z.string()),
 });

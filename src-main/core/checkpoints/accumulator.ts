@@ -68,7 +68,10 @@ export class WeightAccumulator {
       start += count;
     }
     this.scratchStart = Math.ceil((start * 4) / 64) * 64;
-    this.simd = this.precision === 'f32' ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES) : null;
+    this.simd =
+      this.precision === 'f32'
+        ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES)
+        : null;
     if (this.simd) this.values = new Float32Array(this.simd.memory.buffer, 0, start);
     else this.values = this.precision === 'f64' ? new Float64Array(start) : new Float32Array(start);
   }
@@ -84,9 +87,16 @@ export class WeightAccumulator {
   }
 
   /** this += coefficient × ingredient, streamed tensor by tensor; rejects NaN/Inf naming the tensor. */
-  async addScaled(ingredient: Ingredient, coefficient: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async addScaled(
+    ingredient: Ingredient,
+    coefficient: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     if (!Number.isFinite(coefficient)) {
-      throw new TureenError('bad_request', `coefficient for ${ingredient.path} is ${coefficient}; coefficients must be finite`);
+      throw new TureenError(
+        'bad_request',
+        `coefficient for ${ingredient.path} is ${coefficient}; coefficients must be finite`,
+      );
     }
     const reads: Read[] = [];
     const inMemory: Array<{ piece: Piece; bytes: Uint8Array }> = [];
@@ -94,16 +104,37 @@ export class WeightAccumulator {
     for (const e of this.layout.entries) {
       const info = ingredient.tensor(e.name);
       if (!info) {
-        throw new TureenError('family_mismatch', `${ingredient.path}: has no tensor "${e.name}"; it is not in this family`, { file: ingredient.path, tensor: e.name });
+        throw new TureenError(
+          'family_mismatch',
+          `${ingredient.path}: has no tensor "${e.name}"; it is not in this family`,
+          { file: ingredient.path, tensor: e.name },
+        );
       }
       const slot = this.slot(e.name);
       if (!isFloatDType(info.dtype) || elementCount(info.shape) !== slot.count) {
-        throw new TureenError('family_mismatch', `${ingredient.path}: tensor "${e.name}" is ${info.dtype}[${info.shape.join(', ')}], expected a float tensor of shape [${e.shape.join(', ')}]`, { file: ingredient.path, tensor: e.name });
+        throw new TureenError(
+          'family_mismatch',
+          `${ingredient.path}: tensor "${e.name}" is ${info.dtype}[${info.shape.join(', ')}], expected a float tensor of shape [${e.shape.join(', ')}]`,
+          { file: ingredient.path, tensor: e.name },
+        );
       }
-      const piece: Piece = { name: e.name, accStart: slot.start, count: slot.count, dtype: info.dtype, at: 0, firstElement: 0 };
+      const piece: Piece = {
+        name: e.name,
+        accStart: slot.start,
+        count: slot.count,
+        dtype: info.dtype,
+        at: 0,
+        firstElement: 0,
+      };
       const location = ingredient.locate(e.name);
       if (location.kind === 'memory') inMemory.push({ piece, bytes: location.bytes });
-      else fileParts.push({ file: location.file, offset: location.offset, byteLength: location.byteLength, piece });
+      else
+        fileParts.push({
+          file: location.file,
+          offset: location.offset,
+          byteLength: location.byteLength,
+          piece,
+        });
     }
     fileParts.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.offset - b.offset));
     let current: Read | null = null;
@@ -118,7 +149,14 @@ export class WeightAccumulator {
             file: part.file,
             position: part.offset + b,
             length,
-            pieces: [{ ...part.piece, accStart: part.piece.accStart + b / size, count: length / size, firstElement: b / size }],
+            pieces: [
+              {
+                ...part.piece,
+                accStart: part.piece.accStart + b / size,
+                count: length / size,
+                firstElement: b / size,
+              },
+            ],
           });
         }
         continue;
@@ -135,7 +173,12 @@ export class WeightAccumulator {
         current.pieces.push({ ...part.piece, at: part.offset - current.position });
         current.length = part.offset + part.byteLength - current.position;
       } else {
-        current = { file: part.file, position: part.offset, length: part.byteLength, pieces: [{ ...part.piece }] };
+        current = {
+          file: part.file,
+          position: part.offset,
+          length: part.byteLength,
+          pieces: [{ ...part.piece }],
+        };
         reads.push(current);
       }
     }
@@ -148,7 +191,13 @@ export class WeightAccumulator {
     if (this.simd && piece.dtype === 'f32' && bytes.buffer === this.simd.memory.buffer) {
       const vectorised = piece.count - (piece.count % 4);
       const flagged = this.simd.addF32(piece.accStart * 4, bytes.byteOffset, vectorised, coefficient);
-      const tail = addScaledKernel(this.values, piece.accStart + vectorised, bytes.subarray(vectorised * 4), 'f32', coefficient);
+      const tail = addScaledKernel(
+        this.values,
+        piece.accStart + vectorised,
+        bytes.subarray(vectorised * 4),
+        'f32',
+        coefficient,
+      );
       finite = !flagged && Number.isFinite(tail);
     } else {
       finite = Number.isFinite(addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient));
@@ -156,14 +205,24 @@ export class WeightAccumulator {
     if (!finite) {
       const bad = firstNonFinite(bytes, piece.dtype);
       const where = bad ? ` (element ${piece.firstElement + bad.index} is ${bad.value})` : '';
-      throw new TureenError('bad_checkpoint', `${ingredient.path}: tensor "${piece.name}" contains NaN or Inf${where}; this checkpoint cannot go into a soup`, { file: ingredient.path, tensor: piece.name });
+      throw new TureenError(
+        'bad_checkpoint',
+        `${ingredient.path}: tensor "${piece.name}" contains NaN or Inf${where}; this checkpoint cannot go into a soup`,
+        { file: ingredient.path, tensor: piece.name },
+      );
     }
   }
 
-  private async stream(ingredient: Ingredient, reads: readonly Read[], coefficient: number, signal?: AbortSignal): Promise<void> {
+  private async stream(
+    ingredient: Ingredient,
+    reads: readonly Read[],
+    coefficient: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (reads.length === 0) return;
     const handles = new Map<string, Promise<fs.promises.FileHandle>>();
-    if (this.streaming) throw new TureenError('internal', 'one addScaled at a time per accumulator (they share read buffers)');
+    if (this.streaming)
+      throw new TureenError('internal', 'one addScaled at a time per accumulator (they share read buffers)');
     this.streaming = true;
     const free: Buffer[] = [];
     const depth = Math.min(READ_AHEAD, reads.length);
@@ -187,7 +246,10 @@ export class WeightAccumulator {
       let done = 0;
       while (done < read.length) {
         const { bytesRead } = await handle.read(buf, done, read.length - done, read.position + done);
-        if (bytesRead === 0) throw new TureenError('io_error', `${read.file} ended early; did it change while cooking?`, { file: read.file });
+        if (bytesRead === 0)
+          throw new TureenError('io_error', `${read.file} ended early; did it change while cooking?`, {
+            file: read.file,
+          });
         done += bytesRead;
       }
       return { read, buf };
@@ -205,7 +267,12 @@ export class WeightAccumulator {
         if (next < reads.length) startNext();
         for (const piece of read.pieces) {
           const size = dtypeBytes(piece.dtype);
-          this.addPiece(ingredient, piece, buf.subarray(piece.at, piece.at + piece.count * size), coefficient);
+          this.addPiece(
+            ingredient,
+            piece,
+            buf.subarray(piece.at, piece.at + piece.count * size),
+            coefficient,
+          );
         }
         free.push(buf);
         signal?.throwIfAborted();
@@ -264,15 +331,28 @@ export class WeightAccumulator {
     for (const e of layout.entries) {
       const slot = this.slot(e.name);
       if (slot.count !== elementCount(e.shape)) {
-        throw new TureenError('internal', `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`);
+        throw new TureenError(
+          'internal',
+          `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`,
+        );
       }
-      writeScaled(this.values, slot.start, slot.count, scale, e.dtype, buf.subarray(e.offset, e.offset + e.byteLength));
+      writeScaled(
+        this.values,
+        slot.start,
+        slot.count,
+        scale,
+        e.dtype,
+        buf.subarray(e.offset, e.offset + e.byteLength),
+      );
     }
     return buf;
   }
 
   private checkSame(other: WeightAccumulator): void {
-    if (other.values.length !== this.values.length || other.layout.entries.length !== this.layout.entries.length) {
+    if (
+      other.values.length !== this.values.length ||
+      other.layout.entries.length !== this.layout.entries.length
+    ) {
       throw new TureenError('internal', 'accumulators over different layouts');
     }
   }

@@ -12,7 +12,10 @@ export interface AtomicFile {
 
 export function openAtomic(target: string): AtomicFile {
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tempPath = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const fd = fs.openSync(tempPath, 'wx');
   let open = true;
   const close = () => {

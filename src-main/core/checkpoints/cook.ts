@@ -34,30 +34,42 @@ export interface OpenedInputs {
  * Open checkpoint files and folders as one family. A checkpoint found in a folder named base/pretrained/
  * zeroshot is the base, not an ingredient; a file given explicitly is always an ingredient.
  */
-export async function openInputs(inputs: readonly string[], options: { graph?: string; db?: Database | null; base?: string | null } = {}): Promise<OpenedInputs> {
+export async function openInputs(
+  inputs: readonly string[],
+  options: { graph?: string; db?: Database | null; base?: string | null } = {},
+): Promise<OpenedInputs> {
   const files: Array<{ file: string; explicit: boolean }> = [];
   for (const input of inputs) {
     const absolute = path.resolve(input);
-    if (!fs.existsSync(absolute)) throw new TureenError('not_found', `${absolute} does not exist; check the path`, { file: absolute });
+    if (!fs.existsSync(absolute))
+      throw new TureenError('not_found', `${absolute} does not exist; check the path`, { file: absolute });
     if (fs.statSync(absolute).isDirectory()) {
       const found = discoverCheckpoints(absolute);
       if (found.checkpoints.length === 0 && found.pickles.length) {
-        throw new TureenError('not_supported', `${absolute} holds only PyTorch pickles (${found.pickles.map((p) => path.basename(p)).join(', ')}); convert them to safetensors first (see \`tureen scan\`)`, { file: absolute });
+        throw new TureenError(
+          'not_supported',
+          `${absolute} holds only PyTorch pickles (${found.pickles.map((p) => path.basename(p)).join(', ')}); convert them to safetensors first (see \`tureen scan\`)`,
+          { file: absolute },
+        );
       }
       for (const f of found.checkpoints) files.push({ file: f, explicit: false });
     } else files.push({ file: absolute, explicit: true });
   }
   const seen = new Set<string>();
   const unique = files.filter((f) => (seen.has(f.file) ? false : (seen.add(f.file), true)));
-  if (unique.length === 0) throw new TureenError('not_found', `no checkpoints (.onnx, .safetensors) in ${inputs.join(', ')}`);
+  if (unique.length === 0)
+    throw new TureenError('not_found', `no checkpoints (.onnx, .safetensors) in ${inputs.join(', ')}`);
   const common = { db: options.db ?? null, ...(options.graph ? { graph: options.graph } : {}) };
   const opened = unique.map((f) => openIngredient(f.file, f.explicit ? { ...common, base: false } : common));
   const baseFile = options.base ? path.resolve(options.base) : null;
-  if (baseFile && !opened.some((o) => o.path === baseFile)) opened.push(openIngredient(baseFile, { ...common, base: true }));
+  if (baseFile && !opened.some((o) => o.path === baseFile))
+    opened.push(openIngredient(baseFile, { ...common, base: true }));
   const report = await groupFamilies(opened, { base: baseFile });
   if (report.families.length > 1) {
     const detail = report.mismatches.map((m) => m.message).join('\n');
-    throw new TureenError('family_mismatch', `these checkpoints cannot be averaged together:\n${detail}`, { mismatches: report.mismatches });
+    throw new TureenError('family_mismatch', `these checkpoints cannot be averaged together:\n${detail}`, {
+      mismatches: report.mismatches,
+    });
   }
   const family = report.families[0]!;
   const order = new Map(opened.map((o, i) => [o.path, i]));
@@ -84,16 +96,26 @@ export interface CookOutcome {
   warnings: string[];
 }
 
-function coefficientsFor(request: CookRequest, members: readonly Ingredient[]): { parts: SoupPart[]; params: Record<string, unknown> } {
+function coefficientsFor(
+  request: CookRequest,
+  members: readonly Ingredient[],
+): { parts: SoupPart[]; params: Record<string, unknown> } {
   if (request.method === 'uniform') {
-    return { parts: members.map((ingredient) => ({ ingredient, coefficient: 1 / members.length })), params: {} };
+    return {
+      parts: members.map((ingredient) => ({ ingredient, coefficient: 1 / members.length })),
+      params: {},
+    };
   }
   if (request.method === 'interpolate') {
     if (members.length !== 2) {
-      throw new TureenError('bad_request', `interpolate needs exactly two checkpoints A and B, got ${members.length}`);
+      throw new TureenError(
+        'bad_request',
+        `interpolate needs exactly two checkpoints A and B, got ${members.length}`,
+      );
     }
     const alpha = request.alpha;
-    if (alpha === undefined || !Number.isFinite(alpha)) throw new TureenError('bad_request', 'interpolate needs --alpha (θ = (1 − α)·A + α·B)');
+    if (alpha === undefined || !Number.isFinite(alpha))
+      throw new TureenError('bad_request', 'interpolate needs --alpha (θ = (1 − α)·A + α·B)');
     return {
       parts: [
         { ingredient: members[0]!, coefficient: 1 - alpha },
@@ -104,19 +126,33 @@ function coefficientsFor(request: CookRequest, members: readonly Ingredient[]): 
   }
   const coefficients = request.coefficients ?? [];
   if (coefficients.length !== members.length) {
-    throw new TureenError('bad_request', `${coefficients.length} coefficients for ${members.length} checkpoints`);
+    throw new TureenError(
+      'bad_request',
+      `${coefficients.length} coefficients for ${members.length} checkpoints`,
+    );
   }
-  return { parts: members.map((ingredient, i) => ({ ingredient, coefficient: coefficients[i]! })), params: {} };
+  return {
+    parts: members.map((ingredient, i) => ({ ingredient, coefficient: coefficients[i]! })),
+    params: {},
+  };
 }
 
 /** Average checkpoints with the request's coefficients and write the soup with its recipe. */
 export async function cookWeights(request: CookRequest, ctx: EngineContext = {}): Promise<CookOutcome> {
-  const opened = await openInputs(request.ingredients, { db: ctx.db ?? null, ...(request.graph ? { graph: request.graph } : {}) });
+  const opened = await openInputs(request.ingredients, {
+    db: ctx.db ?? null,
+    ...(request.graph ? { graph: request.graph } : {}),
+  });
   const explicit = request.method === 'interpolate' ? request.ingredients.map((f) => path.resolve(f)) : null;
   const members = explicit
     ? explicit.map((f) => {
         const found = opened.members.find((m) => m.path === f);
-        if (!found) throw new TureenError('bad_request', `interpolate: ${f} is the same checkpoint (same weights) as the other one`, { file: f });
+        if (!found)
+          throw new TureenError(
+            'bad_request',
+            `interpolate: ${f} is the same checkpoint (same weights) as the other one`,
+            { file: f },
+          );
         return found;
       })
     : opened.members;
@@ -140,7 +176,12 @@ async function cookParts(
   const { weights, scale } = await averageIngredients(opened.family, parts, {
     ...(request.precision ? { precision: request.precision } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    onProgress: (done, _n, current) => ctx.progress?.(done, total, current ? `adding ${path.basename(path.dirname(current))}/${path.basename(current)}` : 'averaged'),
+    onProgress: (done, _n, current) =>
+      ctx.progress?.(
+        done,
+        total,
+        current ? `adding ${path.basename(path.dirname(current))}/${path.basename(current)}` : 'averaged',
+      ),
   });
   ctx.progress?.(parts.length, total, 'hashing ingredients');
   const ingredients = await recipeIngredients(parts, ctx.signal);
@@ -155,7 +196,12 @@ async function cookParts(
     recipe: { method, params, ingredients },
   });
   ctx.progress?.(total, total, 'done');
-  return { recipe: { method, params, ingredients }, outputs: written.outputs, recipeFiles: written.recipeFiles, warnings: opened.warnings };
+  return {
+    recipe: { method, params, ingredients },
+    outputs: written.outputs,
+    recipeFiles: written.recipeFiles,
+    warnings: opened.warnings,
+  };
 }
 
 export interface ReplayOutcome extends CookOutcome {
@@ -168,7 +214,11 @@ export interface ReplayOutcome extends CookOutcome {
  * default to the recipe's own outputs. Any method (uniform, greedy, learned, interpolate) replays, since
  * the recipe records the per-ingredient coefficients it chose.
  */
-export async function replayRecipe(recipeFile: string, options: { outputs?: readonly string[]; graph?: string }, ctx: EngineContext = {}): Promise<ReplayOutcome> {
+export async function replayRecipe(
+  recipeFile: string,
+  options: { outputs?: readonly string[]; graph?: string },
+  ctx: EngineContext = {},
+): Promise<ReplayOutcome> {
   const recipe = readRecipe(recipeFile);
   const opened = await openInputs(
     recipe.ingredients.map((i) => i.path),
@@ -178,28 +228,56 @@ export async function replayRecipe(recipeFile: string, options: { outputs?: read
   const parts: SoupPart[] = [];
   for (const ing of recipe.ingredients) {
     const ingredient = all.find((m) => m.path === ing.path);
-    if (!ingredient) throw new TureenError('not_found', `${recipeFile}: ingredient ${ing.path} is missing`, { file: ing.path });
+    if (!ingredient)
+      throw new TureenError('not_found', `${recipeFile}: ingredient ${ing.path} is missing`, {
+        file: ing.path,
+      });
     const sha = await ingredient.sha256(ctx.signal);
     if (sha !== ing.sha256) {
-      throw new TureenError('conflict', `${ing.path} changed since the recipe was cooked (sha256 ${sha.slice(0, 12)}… ≠ ${ing.sha256.slice(0, 12)}…); refusing to replay`, { file: ing.path, expected: ing.sha256, actual: sha });
+      throw new TureenError(
+        'conflict',
+        `${ing.path} changed since the recipe was cooked (sha256 ${sha.slice(0, 12)}… ≠ ${ing.sha256.slice(0, 12)}…); refusing to replay`,
+        { file: ing.path, expected: ing.sha256, actual: sha },
+      );
     }
     parts.push({ ingredient, coefficient: ing.coefficient });
   }
   const outputs = options.outputs?.length ? options.outputs : recipe.outputs.map((o) => o.path);
-  if (outputs.length === 0) throw new TureenError('bad_request', `${recipeFile} records no outputs; give --out`);
+  if (outputs.length === 0)
+    throw new TureenError('bad_request', `${recipeFile} records no outputs; give --out`);
   const dtype = typeof recipe.params.dtype === 'string' ? (recipe.params.dtype as FloatDType) : undefined;
   const precision = recipe.params.precision === 'f64' ? 'f64' : undefined;
-  const outcome = await cookParts(recipe.method, parts, recipe.params, opened, { outputs, ...(dtype ? { dtype } : {}), ...(precision ? { precision } : {}) }, ctx);
+  const outcome = await cookParts(
+    recipe.method,
+    parts,
+    recipe.params,
+    opened,
+    { outputs, ...(dtype ? { dtype } : {}), ...(precision ? { precision } : {}) },
+    ctx,
+  );
   const reproduced = outcome.outputs.map((o) => {
     const recorded = recipe.outputs.find((r) => path.resolve(r.path) === o.path)?.sha256 ?? null;
-    return { path: o.path, sha256: o.sha256, recorded, same: recorded === null ? null : recorded === o.sha256 };
+    return {
+      path: o.path,
+      sha256: o.sha256,
+      recorded,
+      same: recorded === null ? null : recorded === o.sha256,
+    };
   });
   return { ...outcome, reproduced };
 }
 
 /** Similarity of the given checkpoints' task vectors against `base` (or of their weights without one). */
-export async function similarityOf(inputs: readonly string[], options: { base?: string; graph?: string }, ctx: EngineContext = {}): Promise<SimilarityMatrix & { warnings: string[] }> {
-  const opened = await openInputs(inputs, { db: ctx.db ?? null, ...(options.graph ? { graph: options.graph } : {}), ...(options.base ? { base: options.base } : {}) });
+export async function similarityOf(
+  inputs: readonly string[],
+  options: { base?: string; graph?: string },
+  ctx: EngineContext = {},
+): Promise<SimilarityMatrix & { warnings: string[] }> {
+  const opened = await openInputs(inputs, {
+    db: ctx.db ?? null,
+    ...(options.graph ? { graph: options.graph } : {}),
+    ...(options.base ? { base: options.base } : {}),
+  });
   const matrix = await similarityMatrix(opened.members, options.base ? opened.base : null, {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onProgress: (done, total) => ctx.progress?.(done, total, 'comparing weights'),

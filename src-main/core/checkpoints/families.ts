@@ -83,17 +83,26 @@ export function parameterCount(tensors: readonly TensorInfo[]): number {
 }
 
 function listSome(names: readonly string[], max = 5): string {
-  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  const shown = names
+    .slice(0, max)
+    .map((n) => `"${n}"`)
+    .join(', ');
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 
 function graphDifference(a: GraphSummary | null, b: GraphSummary | null): string | null {
   if (!a && !b) return null;
-  if (!a || !b) return a ? 'it has an ONNX graph, the other has none' : 'it has no ONNX graph (no graph.onnx found), the other has one';
+  if (!a || !b)
+    return a
+      ? 'it has an ONNX graph, the other has none'
+      : 'it has no ONNX graph (no graph.onnx found), the other has one';
   if (a.fingerprint === b.fingerprint) return null;
-  if (a.opsets.join() !== b.opsets.join()) return `opsets differ (${a.opsets.join(', ')} vs ${b.opsets.join(', ')})`;
-  if (a.inputs.join() !== b.inputs.join()) return `graph inputs differ (${a.inputs.join(', ')} vs ${b.inputs.join(', ')})`;
-  if (a.outputs.join() !== b.outputs.join()) return `graph outputs differ (${a.outputs.join(', ')} vs ${b.outputs.join(', ')})`;
+  if (a.opsets.join() !== b.opsets.join())
+    return `opsets differ (${a.opsets.join(', ')} vs ${b.opsets.join(', ')})`;
+  if (a.inputs.join() !== b.inputs.join())
+    return `graph inputs differ (${a.inputs.join(', ')} vs ${b.inputs.join(', ')})`;
+  if (a.outputs.join() !== b.outputs.join())
+    return `graph outputs differ (${a.outputs.join(', ')} vs ${b.outputs.join(', ')})`;
   const n = Math.min(a.nodes.length, b.nodes.length);
   for (let i = 0; i < n; i++) {
     if (a.nodes[i] !== b.nodes[i]) return `node ${i} differs: ${a.nodes[i]} vs ${b.nodes[i]}`;
@@ -109,8 +118,18 @@ export function compareIngredients(item: IngredientSummary, reference: Ingredien
   const own = new Map(item.tensors.map((t) => [t.name, t]));
   const missing = [...ref.keys()].filter((n) => !own.has(n));
   const extra = [...own.keys()].filter((n) => !ref.has(n));
-  if (missing.length) details.push({ kind: 'missing_tensors', message: `missing ${missing.length} tensor(s): ${listSome(missing)}`, tensors: missing });
-  if (extra.length) details.push({ kind: 'extra_tensors', message: `${extra.length} extra tensor(s): ${listSome(extra)}`, tensors: extra });
+  if (missing.length)
+    details.push({
+      kind: 'missing_tensors',
+      message: `missing ${missing.length} tensor(s): ${listSome(missing)}`,
+      tensors: missing,
+    });
+  if (extra.length)
+    details.push({
+      kind: 'extra_tensors',
+      message: `${extra.length} extra tensor(s): ${listSome(extra)}`,
+      tensors: extra,
+    });
   const shapes: string[] = [];
   const dtypes: string[] = [];
   const shapeText: string[] = [];
@@ -127,10 +146,21 @@ export function compareIngredients(item: IngredientSummary, reference: Ingredien
       dtypeText.push(`"${name}" ${t.dtype} vs ${r.dtype}`);
     }
   }
-  if (shapes.length) details.push({ kind: 'shape', message: `shapes differ: ${shapeText.slice(0, 5).join('; ')}${shapes.length > 5 ? ` and ${shapes.length - 5} more` : ''}`, tensors: shapes });
-  if (dtypes.length) details.push({ kind: 'dtype', message: `dtypes differ: ${dtypeText.slice(0, 5).join('; ')}${dtypes.length > 5 ? ` and ${dtypes.length - 5} more` : ''}`, tensors: dtypes });
+  if (shapes.length)
+    details.push({
+      kind: 'shape',
+      message: `shapes differ: ${shapeText.slice(0, 5).join('; ')}${shapes.length > 5 ? ` and ${shapes.length - 5} more` : ''}`,
+      tensors: shapes,
+    });
+  if (dtypes.length)
+    details.push({
+      kind: 'dtype',
+      message: `dtypes differ: ${dtypeText.slice(0, 5).join('; ')}${dtypes.length > 5 ? ` and ${dtypes.length - 5} more` : ''}`,
+      tensors: dtypes,
+    });
   const graph = graphDifference(item.graph, reference.graph);
-  if (graph && !(item.format === 'safetensors' && details.length)) details.push({ kind: 'graph', message: `different graph: ${graph}` });
+  if (graph && !(item.format === 'safetensors' && details.length))
+    details.push({ kind: 'graph', message: `different graph: ${graph}` });
   return details;
 }
 
@@ -145,7 +175,10 @@ function commonFolder(paths: readonly string[]): string {
   return path.basename(dir) || dir;
 }
 
-function familyWarnings<T extends IngredientSummary>(members: readonly T[], graph: GraphSummary | null): FamilyWarning[] {
+function familyWarnings<T extends IngredientSummary>(
+  members: readonly T[],
+  graph: GraphSummary | null,
+): FamilyWarning[] {
   const warnings: FamilyWarning[] = [];
   if (graph && graph.foldedConvTensors.length) {
     warnings.push({
@@ -167,9 +200,19 @@ function familyWarnings<T extends IngredientSummary>(members: readonly T[], grap
   const first = members[0];
   if (first?.unmatched && (first.unmatched.notInGraph.length || first.unmatched.notInCheckpoint.length)) {
     const parts: string[] = [];
-    if (first.unmatched.notInGraph.length) parts.push(`state-dict tensors not in ${path.basename(first.graphPath ?? 'the graph')}: ${listSome(first.unmatched.notInGraph)} (averaged into .safetensors outputs, unused by the graph)`);
-    if (first.unmatched.notInCheckpoint.length) parts.push(`graph initializers not in the state dicts: ${listSome(first.unmatched.notInCheckpoint)} (kept from the graph, not averaged)`);
-    warnings.push({ code: 'unmatched_names', message: parts.join('; '), tensors: [...first.unmatched.notInGraph, ...first.unmatched.notInCheckpoint] });
+    if (first.unmatched.notInGraph.length)
+      parts.push(
+        `state-dict tensors not in ${path.basename(first.graphPath ?? 'the graph')}: ${listSome(first.unmatched.notInGraph)} (averaged into .safetensors outputs, unused by the graph)`,
+      );
+    if (first.unmatched.notInCheckpoint.length)
+      parts.push(
+        `graph initializers not in the state dicts: ${listSome(first.unmatched.notInCheckpoint)} (kept from the graph, not averaged)`,
+      );
+    warnings.push({
+      code: 'unmatched_names',
+      message: parts.join('; '),
+      tensors: [...first.unmatched.notInGraph, ...first.unmatched.notInCheckpoint],
+    });
   }
   const prefixes = new Set(members.map((m) => m.strippedPrefix ?? ''));
   if (prefixes.size > 1) {
@@ -180,7 +223,11 @@ function familyWarnings<T extends IngredientSummary>(members: readonly T[], grap
     });
   }
   if (first && !first.graph) {
-    warnings.push({ code: 'no_graph', message: 'no ONNX graph (graph.onnx or --graph) is bound to these state dicts: they can be averaged into .safetensors but not evaluated or written as .onnx' });
+    warnings.push({
+      code: 'no_graph',
+      message:
+        'no ONNX graph (graph.onnx or --graph) is bound to these state dicts: they can be averaged into .safetensors but not evaluated or written as .onnx',
+    });
   }
   return warnings;
 }
@@ -195,7 +242,10 @@ function defaultHash<T>(item: T): Promise<string | null> | null {
  * Group ingredients into families (equal signatures), detect bases and duplicates, and explain each
  * ingredient that does not fit the family it most resembles.
  */
-export async function groupFamilies<T extends IngredientSummary>(items: readonly T[], options: GroupOptions<T> = {}): Promise<FamilyReport<T>> {
+export async function groupFamilies<T extends IngredientSummary>(
+  items: readonly T[],
+  options: GroupOptions<T> = {},
+): Promise<FamilyReport<T>> {
   const hashOf = options.hashOf ?? defaultHash;
   const baseFile = options.base ? path.resolve(options.base) : null;
   const groups = new Map<string, T[]>();
@@ -205,7 +255,9 @@ export async function groupFamilies<T extends IngredientSummary>(items: readonly
     list.push(item);
     groups.set(sig, list);
   }
-  const ordered = [...groups.entries()].sort((a, b) => b[1].length - a[1].length || a[1][0]!.path.localeCompare(b[1][0]!.path));
+  const ordered = [...groups.entries()].sort(
+    (a, b) => b[1].length - a[1].length || a[1][0]!.path.localeCompare(b[1][0]!.path),
+  );
   const families: Array<Family<T>> = [];
   for (const [signature, list] of ordered) {
     const isBase = (m: T) => (baseFile ? path.resolve(m.path) === baseFile : m.isBase);
@@ -214,7 +266,11 @@ export async function groupFamilies<T extends IngredientSummary>(items: readonly
     const first = rest[0] ?? list[0]!;
     const warnings = familyWarnings(rest.length ? rest : list, first.graph);
     if (bases.length > 1) {
-      warnings.push({ code: 'several_bases', message: `several base checkpoints; using ${bases[0]!.path}`, paths: bases.map((b) => b.path) });
+      warnings.push({
+        code: 'several_bases',
+        message: `several base checkpoints; using ${bases[0]!.path}`,
+        paths: bases.map((b) => b.path),
+      });
     }
     const byHash = new Map<string, T[]>();
     const members: T[] = [];
@@ -233,7 +289,11 @@ export async function groupFamilies<T extends IngredientSummary>(items: readonly
     }
     const duplicates = [...byHash.entries()]
       .filter(([, same]) => same.length > 1)
-      .map(([sha256, same]) => ({ kept: same[0]!.path, duplicates: same.slice(1).map((s) => s.path), sha256 }));
+      .map(([sha256, same]) => ({
+        kept: same[0]!.path,
+        duplicates: same.slice(1).map((s) => s.path),
+        sha256,
+      }));
     for (const d of duplicates) {
       warnings.push({
         code: 'duplicate',

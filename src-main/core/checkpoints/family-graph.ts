@@ -70,14 +70,22 @@ export interface PreparedModel {
  * integer initializers (copied from `source`, identical across the family) are embedded; float
  * initializers the checkpoint provides are returned for the caller to point at new weights.
  */
-export async function prepareFamilyModel(family: Family<Ingredient>): Promise<{ prepared: PreparedModel; source: Ingredient }> {
+export async function prepareFamilyModel(
+  family: Family<Ingredient>,
+): Promise<{ prepared: PreparedModel; source: Ingredient }> {
   const source = family.members[0] ?? family.base;
   if (!source) throw new TureenError('bad_request', `family ${family.label} has no ingredients`);
   if (!source.graphPath) {
-    throw new TureenError('not_supported', `${source.path}: no ONNX graph is bound (put graph.onnx beside it or pass --graph); only .safetensors soups can be written`, { file: source.path });
+    throw new TureenError(
+      'not_supported',
+      `${source.path}: no ONNX graph is bound (put graph.onnx beside it or pass --graph); only .safetensors soups can be written`,
+      { file: source.path },
+    );
   }
   const { bytes, model } = readModelFile(source.graphPath);
-  const graphLocations = new Map(locateInitializers(source.graphPath, model.graph!, bytes).map((t) => [t.name, t.location]));
+  const graphLocations = new Map(
+    locateInitializers(source.graphPath, model.graph!, bytes).map((t) => [t.name, t.location]),
+  );
   const floats: PreparedModel['floats'] = [];
   for (const t of model.graph!.initializer) {
     const graphDType = fromOnnxDataType(t.dataType)!;
@@ -85,12 +93,20 @@ export async function prepareFamilyModel(family: Family<Ingredient>): Promise<{ 
     const shape = t.dims.map(Number);
     if (own && isFloatDType(graphDType) && own.isFloat) {
       if (own.shape.join('x') !== shape.join('x')) {
-        throw new TureenError('family_mismatch', `${source.path}: tensor "${t.name}" has shape [${own.shape.join(', ')}] but ${source.graphPath} declares [${shape.join(', ')}]`, { file: source.path, tensor: t.name });
+        throw new TureenError(
+          'family_mismatch',
+          `${source.path}: tensor "${t.name}" has shape [${own.shape.join(', ')}] but ${source.graphPath} declares [${shape.join(', ')}]`,
+          { file: source.path, tensor: t.name },
+        );
       }
       floats.push({ tensor: t, name: t.name, dtype: graphDType, shape });
     } else if (own) {
       if (own.dtype !== graphDType) {
-        throw new TureenError('family_mismatch', `${source.path}: tensor "${t.name}" is ${own.dtype} but ${source.graphPath} declares ${graphDType}`, { file: source.path, tensor: t.name });
+        throw new TureenError(
+          'family_mismatch',
+          `${source.path}: tensor "${t.name}" is ${own.dtype} but ${source.graphPath} declares ${graphDType}`,
+          { file: source.path, tensor: t.name },
+        );
       }
       embed(t, await source.readTensorBytes(t.name));
     } else if (t.dataLocation === EXTERNAL) {
@@ -104,7 +120,10 @@ export async function prepareFamilyModel(family: Family<Ingredient>): Promise<{ 
  * The family's graph serialised ONCE with every float initializer moved to the external data file
  * `externalDataPath`; candidates are then evaluated by handing onnxruntime another weight buffer.
  */
-export async function familyGraph(family: Family<Ingredient>, options: { externalDataPath?: string } = {}): Promise<FamilyGraph> {
+export async function familyGraph(
+  family: Family<Ingredient>,
+  options: { externalDataPath?: string } = {},
+): Promise<FamilyGraph> {
   const externalDataPath = options.externalDataPath ?? 'weights.bin';
   const { prepared } = await prepareFamilyModel(family);
   const weightLayout = buildLayout(prepared.floats);
@@ -114,7 +133,10 @@ export async function familyGraph(family: Family<Ingredient>, options: { externa
   });
   const graphBytes = toBinary(ModelProtoSchema, prepared.model);
   if (graphBytes.byteLength > PROTOBUF_LIMIT) {
-    throw new TureenError('not_supported', `${family.graphPath}: the graph without its float weights is still over 2 GiB`);
+    throw new TureenError(
+      'not_supported',
+      `${family.graphPath}: the graph without its float weights is still over 2 GiB`,
+    );
   }
   const graph = prepared.model.graph!;
   const initializerNames = new Set(graph.initializer.map((t) => t.name));

@@ -35,12 +35,16 @@ export async function sha256File(file: string, signal?: AbortSignal): Promise<st
 }
 
 /** Hashes cached by (path, size, mtime): a file is read again only when it changed. */
-export async function cachedSha256(file: string, db?: Database | null, signal?: AbortSignal): Promise<string> {
+export async function cachedSha256(
+  file: string,
+  db?: Database | null,
+  signal?: AbortSignal,
+): Promise<string> {
   const stamp = stampOf(file);
   if (db) {
-    const row = db.prepare('SELECT size, mtime_ms, sha256 FROM file_hashes WHERE path = ?').get(stamp.path) as
-      | { size: number; mtime_ms: number; sha256: string }
-      | undefined;
+    const row = db
+      .prepare('SELECT size, mtime_ms, sha256 FROM file_hashes WHERE path = ?')
+      .get(stamp.path) as { size: number; mtime_ms: number; sha256: string } | undefined;
     if (row && row.size === stamp.size && row.mtime_ms === stamp.mtimeMs) return row.sha256;
   }
   const digest = await sha256File(stamp.path, signal);
@@ -55,10 +59,15 @@ export async function cachedSha256(file: string, db?: Database | null, signal?: 
  * A checkpoint's content hash: for one file its sha256 (what `sha256sum` prints); for several files
  * (external data, shards) the sha256 of a manifest of lines `<sha256>  <name relative to the first file>`.
  */
-export async function checkpointSha256(files: readonly string[], db?: Database | null, signal?: AbortSignal): Promise<string> {
+export async function checkpointSha256(
+  files: readonly string[],
+  db?: Database | null,
+  signal?: AbortSignal,
+): Promise<string> {
   if (files.length === 1) return cachedSha256(files[0]!, db, signal);
   const base = path.dirname(files[0]!);
   const lines: string[] = [];
-  for (const f of files) lines.push(`${await cachedSha256(f, db, signal)}  ${path.relative(base, f).split(path.sep).join('/')}\n`);
+  for (const f of files)
+    lines.push(`${await cachedSha256(f, db, signal)}  ${path.relative(base, f).split(path.sep).join('/')}\n`);
   return createHash('sha256').update(lines.join('')).digest('hex');
 }

@@ -62,7 +62,9 @@ export function readSidecar(file: string): Hyperparameters | null {
   try {
     if (fs.statSync(file).size > MAX_SIDECAR_BYTES) return null;
     const text = fs.readFileSync(file, 'utf8');
-    const data: unknown = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { maxAliasCount: 100 });
+    const data: unknown = file.endsWith('.json')
+      ? JSON.parse(text)
+      : YAML.parse(text, { maxAliasCount: 100 });
     const out: Hyperparameters = {};
     flatten(data, '', out);
     return out;
@@ -75,12 +77,18 @@ export function readSidecar(file: string): Hyperparameters | null {
  * Hyperparameters of a checkpoint: from `key=value` folder/file names between the kitchen root and the
  * file, then the sidecars in its folder (later sources win). `sources` says where each came from.
  */
-export function hyperparametersOf(file: string, root: string): { values: Hyperparameters; sources: string[] } {
+export function hyperparametersOf(
+  file: string,
+  root: string,
+): { values: Hyperparameters; sources: string[] } {
   const values: Hyperparameters = {};
   const sources: string[] = [];
   const rel = path.relative(root, file);
   const parts = rel.startsWith('..') ? [path.basename(file)] : rel.split(path.sep);
-  parts[parts.length - 1] = parts[parts.length - 1]!.replace(/\.(onnx|safetensors|safetensors\.index\.json)$/i, '');
+  parts[parts.length - 1] = parts[parts.length - 1]!.replace(
+    /\.(onnx|safetensors|safetensors\.index\.json)$/i,
+    '',
+  );
   for (const part of parts) {
     const found = hyperparametersFromName(part);
     if (Object.keys(found).length) {

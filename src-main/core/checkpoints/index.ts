@@ -2,7 +2,14 @@
  * The checkpoint engine's public surface: read ONNX and safetensors checkpoints, group them into
  * families, average them streaming, lay weights out for onnxruntime, and write soups with their recipe.
  */
-export type { Ingredient, IngredientFormat, IngredientSummary, OpenIngredientOptions, TensorData, TensorInfo } from './ingredient.js';
+export type {
+  Ingredient,
+  IngredientFormat,
+  IngredientSummary,
+  OpenIngredientOptions,
+  TensorData,
+  TensorInfo,
+} from './ingredient.js';
 export {
   BASE_FOLDER_NAMES,
   WRAPPER_PREFIXES,
@@ -13,7 +20,16 @@ export {
   openIngredient,
   pickleRefusal,
 } from './ingredient.js';
-export type { Family, FamilyReport, FamilyWarning, FamilyWarningCode, GroupOptions, Mismatch, MismatchDetail, MismatchKind } from './families.js';
+export type {
+  Family,
+  FamilyReport,
+  FamilyWarning,
+  FamilyWarningCode,
+  GroupOptions,
+  Mismatch,
+  MismatchDetail,
+  MismatchKind,
+} from './families.js';
 export { compareIngredients, groupFamilies, parameterCount, signatureOf } from './families.js';
 export type { FamilyGraph } from './family-graph.js';
 export { familyGraph } from './family-graph.js';
@@ -22,7 +38,13 @@ export { buildLayout, weightLayout } from './layout.js';
 export type { Precision } from './accumulator.js';
 export { WeightAccumulator } from './accumulator.js';
 export type { SoupFormat, SoupPart, WriteSoupOptions, WrittenOutput, WrittenSoup } from './soup.js';
-export { averageIngredients, recipeIngredients, soupFormatOf, verifyIdenticalIntegers, writeSoup } from './soup.js';
+export {
+  averageIngredients,
+  recipeIngredients,
+  soupFormatOf,
+  verifyIdenticalIntegers,
+  writeSoup,
+} from './soup.js';
 export type { RecipeDocument, RecipeIngredient } from './recipe.js';
 export { RECIPE_SCHEMA, makeRecipe, readRecipe, recipePathFor, writeRecipes } from './recipe.js';
 export type { GraphSummary, TensorLocation } from './onnx-file.js';

@@ -43,7 +43,17 @@ export interface IngredientSummary {
   isBase: boolean;
 }
 
-export type TensorData = Float32Array | Float64Array | Uint16Array | BigInt64Array | BigUint64Array | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array;
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 export interface Ingredient extends IngredientSummary {
   tensor(name: string): TensorInfo | undefined;
@@ -89,7 +99,8 @@ export function pickleRefusal(file: string): TureenError {
 /** A safetensors file whose 1-D integer `labels` of length N sits beside tensors with first axis N is an eval set. */
 export function looksLikeEvalSet(header: SafetensorsHeader): boolean {
   const labels = header.tensors.find((t) => t.name === 'labels');
-  if (!labels || labels.shape.length !== 1 || isFloatDType(labels.dtype) || labels.dtype === 'bool') return false;
+  if (!labels || labels.shape.length !== 1 || isFloatDType(labels.dtype) || labels.dtype === 'bool')
+    return false;
   const n = labels.shape[0];
   const others = header.tensors.filter((t) => t !== labels);
   return others.length > 0 && others.every((t) => t.shape[0] === n);
@@ -121,11 +132,18 @@ function readGraphCached(file: string): ReturnType<typeof readOnnxModel> {
 }
 
 /** Pick the wrapper prefix whose removal makes the most keys match the graph (none when nothing improves). */
-function choosePrefix(keys: readonly string[], graphNames: ReadonlySet<string> | null, requested?: string): string | null {
+function choosePrefix(
+  keys: readonly string[],
+  graphNames: ReadonlySet<string> | null,
+  requested?: string,
+): string | null {
   if (requested !== undefined) {
     const missing = keys.filter((k) => !k.startsWith(requested));
     if (missing.length) {
-      throw new TureenError('bad_request', `--strip-prefix "${requested}": ${missing.length} keys do not start with it (e.g. "${missing[0]}")`);
+      throw new TureenError(
+        'bad_request',
+        `--strip-prefix "${requested}": ${missing.length} keys do not start with it (e.g. "${missing[0]}")`,
+      );
     }
     return requested;
   }
@@ -186,11 +204,19 @@ function typed(bytes: Uint8Array, dtype: DType): TensorData {
   }
 }
 
-function makeIngredient(summary: IngredientSummary, located: Map<string, Located>, db: Database | null): Ingredient {
+function makeIngredient(
+  summary: IngredientSummary,
+  located: Map<string, Located>,
+  db: Database | null,
+): Ingredient {
   let hash: Promise<string> | null = null;
   const locate = (name: string): TensorLocation => {
     const hit = located.get(name);
-    if (!hit) throw new TureenError('not_found', `${summary.path}: no tensor "${name}"`, { file: summary.path, tensor: name });
+    if (!hit)
+      throw new TureenError('not_found', `${summary.path}: no tensor "${name}"`, {
+        file: summary.path,
+        tensor: name,
+      });
     return hit.location;
   };
   return {
@@ -198,7 +224,8 @@ function makeIngredient(summary: IngredientSummary, located: Map<string, Located
     tensor: (name) => located.get(name)?.info,
     locate,
     readTensorBytes: (name) => readLocation(locate(name), summary.path),
-    readTensor: async (name) => typed(await readLocation(locate(name), summary.path), located.get(name)!.info.dtype),
+    readTensor: async (name) =>
+      typed(await readLocation(locate(name), summary.path), located.get(name)!.info.dtype),
     sha256(signal) {
       hash ??= checkpointSha256(
         summary.files.map((f) => f.path),
@@ -219,7 +246,8 @@ function tensorInfo(name: string, dtype: DType, shape: number[], byteLength: num
 function openOnnx(file: string, options: OpenIngredientOptions): Ingredient {
   const model = readOnnxModel(file);
   const located = new Map<string, Located>();
-  for (const t of model.tensors) located.set(t.name, { info: tensorInfo(t.name, t.dtype, t.shape, t.byteLength), location: t.location });
+  for (const t of model.tensors)
+    located.set(t.name, { info: tensorInfo(t.name, t.dtype, t.shape, t.byteLength), location: t.location });
   const files = model.files.map(stampOf);
   return makeIngredient(
     {
@@ -243,26 +271,37 @@ function openOnnx(file: string, options: OpenIngredientOptions): Ingredient {
 function openSafetensors(file: string, options: OpenIngredientOptions): Ingredient {
   const sharded = file.endsWith('.index.json');
   const headers: SafetensorsHeader[] = [];
-  let metadata: Record<string, string> = {};
+  let metadata: Record<string, string>;
   if (sharded) {
     const index = readShardIndex(file);
     for (const shard of index.shards) {
       if (!fs.existsSync(shard)) {
-        throw new TureenError('bad_checkpoint', `${file}: shard ${path.basename(shard)} is missing`, { file, shard });
+        throw new TureenError('bad_checkpoint', `${file}: shard ${path.basename(shard)} is missing`, {
+          file,
+          shard,
+        });
       }
       headers.push(readSafetensorsHeader(shard));
     }
     for (const [name, shard] of index.weightMap) {
       const header = headers.find((h) => h.file === shard)!;
       if (!header.tensors.some((t) => t.name === name)) {
-        throw new TureenError('bad_checkpoint', `${file}: "${name}" is mapped to ${path.basename(shard)}, which does not hold it`, { file, tensor: name });
+        throw new TureenError(
+          'bad_checkpoint',
+          `${file}: "${name}" is mapped to ${path.basename(shard)}, which does not hold it`,
+          { file, tensor: name },
+        );
       }
     }
     metadata = headers[0]?.metadata ?? {};
   } else {
     const header = readSafetensorsHeader(file);
     if (looksLikeEvalSet(header)) {
-      throw new TureenError('bad_checkpoint', `${file} is an eval set (it has "labels" and inputs with the same first axis), not a checkpoint; pass it with --holdout or --eval`, { file, kind: 'evalset' });
+      throw new TureenError(
+        'bad_checkpoint',
+        `${file} is an eval set (it has "labels" and inputs with the same first axis), not a checkpoint; pass it with --holdout or --eval`,
+        { file, kind: 'evalset' },
+      );
     }
     headers.push(header);
     metadata = header.metadata;
@@ -270,7 +309,11 @@ function openSafetensors(file: string, options: OpenIngredientOptions): Ingredie
   const entries = headers.flatMap((h) => h.tensors.map((t) => ({ ...t, file: h.file })));
   const seen = new Set<string>();
   for (const e of entries) {
-    if (seen.has(e.name)) throw new TureenError('bad_checkpoint', `${file}: tensor "${e.name}" appears in two shards`, { file, tensor: e.name });
+    if (seen.has(e.name))
+      throw new TureenError('bad_checkpoint', `${file}: tensor "${e.name}" appears in two shards`, {
+        file,
+        tensor: e.name,
+      });
     seen.add(e.name);
   }
   const graphPath = options.graph ? path.resolve(options.graph) : findBoundGraph(file);
@@ -319,11 +362,27 @@ export function checkpointFileIn(dir: string): string {
   const onnx = names.filter((n) => n.endsWith('.onnx') && n !== 'graph.onnx');
   const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
   const st = names.filter((n) => n.endsWith('.safetensors'));
-  const pick = onnx.length === 1 ? onnx : index.length === 1 ? index : st.length === 1 ? st : onnx.length + index.length + st.length === 0 ? [] : null;
+  const pick =
+    onnx.length === 1
+      ? onnx
+      : index.length === 1
+        ? index
+        : st.length === 1
+          ? st
+          : onnx.length + index.length + st.length === 0
+            ? []
+            : null;
   if (pick === null) {
-    throw new TureenError('bad_request', `${dir} holds several checkpoints; name the file, or give the folder to scan/cook as a kitchen`, { file: dir });
+    throw new TureenError(
+      'bad_request',
+      `${dir} holds several checkpoints; name the file, or give the folder to scan/cook as a kitchen`,
+      { file: dir },
+    );
   }
-  if (pick.length === 0) throw new TureenError('not_found', `${dir}: no .onnx or .safetensors checkpoint in this folder`, { file: dir });
+  if (pick.length === 0)
+    throw new TureenError('not_found', `${dir}: no .onnx or .safetensors checkpoint in this folder`, {
+      file: dir,
+    });
   return path.join(dir, pick[0]!);
 }
 
@@ -340,6 +399,11 @@ export function openIngredient(input: string, options: OpenIngredientOptions = {
   const lower = file.toLowerCase();
   if (PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext))) throw pickleRefusal(file);
   if (lower.endsWith('.onnx')) return openOnnx(file, options);
-  if (lower.endsWith('.safetensors') || lower.endsWith('.safetensors.index.json')) return openSafetensors(file, options);
-  throw new TureenError('not_supported', `${file}: not a checkpoint Tureen reads (.onnx, .safetensors, .safetensors.index.json)`, { file });
+  if (lower.endsWith('.safetensors') || lower.endsWith('.safetensors.index.json'))
+    return openSafetensors(file, options);
+  throw new TureenError(
+    'not_supported',
+    `${file}: not a checkpoint Tureen reads (.onnx, .safetensors, .safetensors.index.json)`,
+    { file },
+  );
 }

@@ -20,7 +20,9 @@ export interface WeightLayout {
 /** Offsets are aligned so every tensor can be viewed as a typed array in place. */
 export const LAYOUT_ALIGNMENT = 64;
 
-export function buildLayout(tensors: ReadonlyArray<{ name: string; dtype: FloatDType; shape: number[] }>): WeightLayout {
+export function buildLayout(
+  tensors: ReadonlyArray<{ name: string; dtype: FloatDType; shape: number[] }>,
+): WeightLayout {
   let offset = 0;
   const entries = tensors.map((t) => {
     offset = Math.ceil(offset / LAYOUT_ALIGNMENT) * LAYOUT_ALIGNMENT;

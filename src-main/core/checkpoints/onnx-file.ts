@@ -15,8 +15,7 @@ const EXTERNAL = 1;
 
 /** Where a tensor's bytes are: a byte range of a file (raw_data or external data) or decoded typed fields. */
 export type TensorLocation =
-  | { kind: 'file'; file: string; offset: number; byteLength: number }
-  | { kind: 'memory'; bytes: Uint8Array };
+  { kind: 'file'; file: string; offset: number; byteLength: number } | { kind: 'memory'; bytes: Uint8Array };
 
 export interface LocatedTensor {
   name: string;
@@ -43,7 +42,8 @@ export interface GraphSummary {
   quantizedOrFusedOps: string[];
 }
 
-const QUANTIZED_OR_FUSED = /^(QuantizeLinear|DequantizeLinear|DynamicQuantizeLinear|QLinear.*|.*Integer|Fused.*|QGemm|QAttention|MatMulNBits|MatMulBnb4|DynamicQuantize.*)$/;
+const QUANTIZED_OR_FUSED =
+  /^(QuantizeLinear|DequantizeLinear|DynamicQuantizeLinear|QLinear.*|.*Integer|Fused.*|QGemm|QAttention|MatMulNBits|MatMulBnb4|DynamicQuantize.*)$/;
 
 export interface OnnxModelInfo {
   file: string;
@@ -74,7 +74,10 @@ export function decodeModel(file: string, bytes: Uint8Array): ModelProto {
 export function readModelFile(file: string): { bytes: Buffer; model: ModelProto } {
   const size = fs.statSync(file).size;
   if (size > PROTOBUF_LIMIT) {
-    throw bad(file, `${size} bytes: an ONNX protobuf cannot exceed 2 GiB; export with external data (save_as_external_data=True)`);
+    throw bad(
+      file,
+      `${size} bytes: an ONNX protobuf cannot exceed 2 GiB; export with external data (save_as_external_data=True)`,
+    );
   }
   const bytes = fs.readFileSync(file);
   return { bytes, model: decodeModel(file, bytes) };
@@ -83,7 +86,8 @@ export function readModelFile(file: string): { bytes: Buffer; model: ModelProto 
 function dimsOf(file: string, t: TensorProto): number[] {
   return t.dims.map((d) => {
     const n = Number(d);
-    if (!Number.isSafeInteger(n) || n < 0) throw bad(file, `initializer "${t.name}": invalid dimension ${d}`, { tensor: t.name });
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw bad(file, `initializer "${t.name}": invalid dimension ${d}`, { tensor: t.name });
     return n;
   });
 }
@@ -91,7 +95,9 @@ function dimsOf(file: string, t: TensorProto): number[] {
 /** Bytes of a tensor stored in the typed repeated fields (float_data, int32_data, ...), little-endian. */
 function typedFieldBytes(file: string, t: TensorProto, dtype: DType, count: number): Uint8Array {
   const fail = (field: string, have: number) =>
-    bad(file, `initializer "${t.name}": ${field} has ${have} values, the shape needs ${count}`, { tensor: t.name });
+    bad(file, `initializer "${t.name}": ${field} has ${have} values, the shape needs ${count}`, {
+      tensor: t.name,
+    });
   switch (dtype) {
     case 'f32':
       if (t.floatData.length !== count) throw fail('float_data', t.floatData.length);
@@ -113,7 +119,8 @@ function typedFieldBytes(file: string, t: TensorProto, dtype: DType, count: numb
       const d = t.int32Data;
       if (dtype === 'i32') return new Uint8Array(Int32Array.from(d).buffer);
       if (dtype === 'i16') return new Uint8Array(Int16Array.from(d).buffer);
-      if (dtype === 'f16' || dtype === 'bf16' || dtype === 'u16') return new Uint8Array(Uint16Array.from(d).buffer);
+      if (dtype === 'f16' || dtype === 'bf16' || dtype === 'u16')
+        return new Uint8Array(Uint16Array.from(d).buffer);
       if (dtype === 'i8') return new Uint8Array(Int8Array.from(d).buffer);
       return Uint8Array.from(d);
     }
@@ -123,13 +130,18 @@ function typedFieldBytes(file: string, t: TensorProto, dtype: DType, count: numb
 function externalLocation(file: string, t: TensorProto, expected: number): TensorLocation {
   const entries = new Map(t.externalData.map((e) => [e.key, e.value]));
   const location = entries.get('location');
-  if (!location) throw bad(file, `initializer "${t.name}": external data without a location`, { tensor: t.name });
+  if (!location)
+    throw bad(file, `initializer "${t.name}": external data without a location`, { tensor: t.name });
   const target = resolveInside(path.dirname(file), location, file);
   let size: number;
   try {
     size = fs.statSync(target).size;
   } catch {
-    throw bad(file, `initializer "${t.name}": its external data file "${location}" is missing; copy it beside the model`, { tensor: t.name, reference: location });
+    throw bad(
+      file,
+      `initializer "${t.name}": its external data file "${location}" is missing; copy it beside the model`,
+      { tensor: t.name, reference: location },
+    );
   }
   const offset = Number(entries.get('offset') ?? '0');
   const length = entries.has('length') ? Number(entries.get('length')) : expected;
@@ -137,10 +149,18 @@ function externalLocation(file: string, t: TensorProto, expected: number): Tenso
     throw bad(file, `initializer "${t.name}": invalid external data offset/length`, { tensor: t.name });
   }
   if (length !== expected) {
-    throw bad(file, `initializer "${t.name}": external data length ${length} but the shape needs ${expected} bytes`, { tensor: t.name });
+    throw bad(
+      file,
+      `initializer "${t.name}": external data length ${length} but the shape needs ${expected} bytes`,
+      { tensor: t.name },
+    );
   }
   if (offset + length > size) {
-    throw bad(file, `initializer "${t.name}": external data [${offset}, ${offset + length}) is beyond the end of "${location}" (${size} bytes); the file is truncated`, { tensor: t.name, reference: location });
+    throw bad(
+      file,
+      `initializer "${t.name}": external data [${offset}, ${offset + length}) is beyond the end of "${location}" (${size} bytes); the file is truncated`,
+      { tensor: t.name, reference: location },
+    );
   }
   return { kind: 'file', file: target, offset, byteLength: length };
 }
@@ -148,7 +168,11 @@ function externalLocation(file: string, t: TensorProto, expected: number): Tenso
 /** Locate every initializer of a decoded model; `buffer` is the model file's bytes (for raw_data offsets). */
 export function locateInitializers(file: string, graph: GraphProto, buffer: Uint8Array): LocatedTensor[] {
   if (graph.sparseInitializer.length) {
-    throw new TureenError('not_supported', `${file}: sparse initializers are not supported (${graph.sparseInitializer.length} found)`, { file });
+    throw new TureenError(
+      'not_supported',
+      `${file}: sparse initializers are not supported (${graph.sparseInitializer.length} found)`,
+      { file },
+    );
   }
   const seen = new Set<string>();
   return graph.initializer.map((t) => {
@@ -156,19 +180,34 @@ export function locateInitializers(file: string, graph: GraphProto, buffer: Uint
     seen.add(t.name);
     const dtype = fromOnnxDataType(t.dataType);
     if (!dtype) {
-      throw new TureenError('not_supported', `${file}: initializer "${t.name}" has type ${onnxDataTypeName(t.dataType)}, which Tureen cannot average or copy`, { file, tensor: t.name });
+      throw new TureenError(
+        'not_supported',
+        `${file}: initializer "${t.name}" has type ${onnxDataTypeName(t.dataType)}, which Tureen cannot average or copy`,
+        { file, tensor: t.name },
+      );
     }
-    if (t.segment) throw new TureenError('not_supported', `${file}: initializer "${t.name}" is segmented`, { file, tensor: t.name });
+    if (t.segment)
+      throw new TureenError('not_supported', `${file}: initializer "${t.name}" is segmented`, {
+        file,
+        tensor: t.name,
+      });
     const shape = dimsOf(file, t);
     const count = elementCount(shape);
     const byteLength = count * dtypeBytes(dtype);
-    if (!Number.isSafeInteger(byteLength)) throw bad(file, `initializer "${t.name}": shape ${JSON.stringify(shape)} is too large`, { tensor: t.name });
+    if (!Number.isSafeInteger(byteLength))
+      throw bad(file, `initializer "${t.name}": shape ${JSON.stringify(shape)} is too large`, {
+        tensor: t.name,
+      });
     let location: TensorLocation;
     if (t.dataLocation === EXTERNAL) {
       location = externalLocation(file, t, byteLength);
     } else if (t.rawData.byteLength > 0 || byteLength === 0) {
       if (t.rawData.byteLength !== byteLength) {
-        throw bad(file, `initializer "${t.name}": raw_data has ${t.rawData.byteLength} bytes, ${dtype}${JSON.stringify(shape)} needs ${byteLength}`, { tensor: t.name });
+        throw bad(
+          file,
+          `initializer "${t.name}": raw_data has ${t.rawData.byteLength} bytes, ${dtype}${JSON.stringify(shape)} needs ${byteLength}`,
+          { tensor: t.name },
+        );
       }
       const inFile = t.rawData.buffer === buffer.buffer;
       location = inFile
@@ -201,9 +240,13 @@ export function summarizeGraph(model: ModelProto, tensors: readonly LocatedTenso
   const special = new Set<string>();
   for (const n of graph.node) {
     if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
-      for (const input of n.input.slice(1)) if (input.startsWith('onnx::') && initializerNames.has(input)) folded.add(input);
+      for (const input of n.input.slice(1))
+        if (input.startsWith('onnx::') && initializerNames.has(input)) folded.add(input);
     }
-    if (QUANTIZED_OR_FUSED.test(n.opType) || (n.domain === 'com.microsoft' && /^(Fused|Q|Skip|Bias|Fast|Attention|MultiHead)/.test(n.opType))) {
+    if (
+      QUANTIZED_OR_FUSED.test(n.opType) ||
+      (n.domain === 'com.microsoft' && /^(Fused|Q|Skip|Bias|Fast|Attention|MultiHead)/.test(n.opType))
+    ) {
       special.add(n.domain ? `${n.domain}.${n.opType}` : n.opType);
     }
   }
@@ -226,6 +269,7 @@ export function readOnnxModel(file: string): OnnxModelInfo {
   const tensors = locateInitializers(file, model.graph!, bytes);
   const graph = summarizeGraph(model, tensors);
   const files = [file];
-  for (const t of tensors) if (t.location.kind === 'file' && !files.includes(t.location.file)) files.push(t.location.file);
+  for (const t of tensors)
+    if (t.location.kind === 'file' && !files.includes(t.location.file)) files.push(t.location.file);
   return { file, files, tensors, graph };
 }

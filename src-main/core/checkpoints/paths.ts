@@ -9,21 +9,35 @@ import { TureenError } from '../../common/errors.js';
  */
 export function resolveInside(dir: string, reference: string, referencedBy: string): string {
   if (reference.length === 0 || reference.includes('\0')) {
-    throw new TureenError('bad_checkpoint', `${referencedBy}: empty or invalid file reference`, { file: referencedBy });
+    throw new TureenError('bad_checkpoint', `${referencedBy}: empty or invalid file reference`, {
+      file: referencedBy,
+    });
   }
   if (path.isAbsolute(reference) || path.win32.isAbsolute(reference)) {
-    throw new TureenError('bad_checkpoint', `${referencedBy}: refers to the absolute path "${reference}"; only files beside the model are read`, { file: referencedBy, reference });
+    throw new TureenError(
+      'bad_checkpoint',
+      `${referencedBy}: refers to the absolute path "${reference}"; only files beside the model are read`,
+      { file: referencedBy, reference },
+    );
   }
   const resolved = path.resolve(dir, reference);
   const rel = path.relative(dir, resolved);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel) || reference.split(/[\\/]/).includes('..')) {
-    throw new TureenError('bad_checkpoint', `${referencedBy}: refers to "${reference}", outside its folder; refusing to read it`, { file: referencedBy, reference });
+    throw new TureenError(
+      'bad_checkpoint',
+      `${referencedBy}: refers to "${reference}", outside its folder; refusing to read it`,
+      { file: referencedBy, reference },
+    );
   }
   if (fs.existsSync(resolved)) {
     const real = fs.realpathSync(resolved);
     const realRel = path.relative(fs.realpathSync(dir), real);
     if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
-      throw new TureenError('bad_checkpoint', `${referencedBy}: "${reference}" is a link to ${real}, outside its folder; refusing to read it`, { file: referencedBy, reference });
+      throw new TureenError(
+        'bad_checkpoint',
+        `${referencedBy}: "${reference}" is a link to ${real}, outside its folder; refusing to read it`,
+        { file: referencedBy, reference },
+      );
     }
   }
   return resolved;

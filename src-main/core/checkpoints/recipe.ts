@@ -32,7 +32,9 @@ export function recipePathFor(output: string): string {
 }
 
 export function makeRecipe(
-  fields: Pick<RecipeDocument, 'method' | 'params' | 'ingredients'> & { selection?: Record<string, unknown> | undefined },
+  fields: Pick<RecipeDocument, 'method' | 'params' | 'ingredients'> & {
+    selection?: Record<string, unknown> | undefined;
+  },
   outputs: RecipeDocument['outputs'],
 ): RecipeDocument {
   const doc: RecipeDocument = {
@@ -67,15 +69,25 @@ export function readRecipe(file: string): RecipeDocument {
   }
   const d = doc as Partial<RecipeDocument> | null;
   if (!d || d.schema !== RECIPE_SCHEMA) {
-    throw new TureenError('bad_request', `${file}: not a Tureen recipe (expected "schema": "${RECIPE_SCHEMA}")`, { file });
+    throw new TureenError(
+      'bad_request',
+      `${file}: not a Tureen recipe (expected "schema": "${RECIPE_SCHEMA}")`,
+      { file },
+    );
   }
   if (!Array.isArray(d.ingredients) || d.ingredients.length === 0) {
     throw new TureenError('bad_request', `${file}: the recipe lists no ingredients`, { file });
   }
   const dir = path.dirname(path.resolve(file));
   const ingredients = d.ingredients.map((ing, i) => {
-    if (typeof ing?.path !== 'string' || typeof ing.sha256 !== 'string' || typeof ing.coefficient !== 'number') {
-      throw new TureenError('bad_request', `${file}: ingredients[${i}] needs path, sha256 and coefficient`, { file });
+    if (
+      typeof ing?.path !== 'string' ||
+      typeof ing.sha256 !== 'string' ||
+      typeof ing.coefficient !== 'number'
+    ) {
+      throw new TureenError('bad_request', `${file}: ingredients[${i}] needs path, sha256 and coefficient`, {
+        file,
+      });
     }
     return { ...ing, path: path.resolve(dir, ing.path) };
   });

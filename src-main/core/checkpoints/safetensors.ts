@@ -43,13 +43,22 @@ function readExactly(fd: number, length: number, position: number): Buffer {
 }
 
 /** Parse and validate a header already in memory (shared by the file reader and the fuzz tests). */
-export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fileBytes: number): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  file: string,
+  headerBytes: Uint8Array,
+  fileBytes: number,
+): SafetensorsHeader {
   const dataStart = 8 + headerBytes.byteLength;
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'));
+    json = JSON.parse(
+      Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'),
+    );
   } catch (error) {
-    throw bad(file, `the safetensors header is not valid JSON (${(error as Error).message}); the file is damaged or not safetensors`);
+    throw bad(
+      file,
+      `the safetensors header is not valid JSON (${(error as Error).message}); the file is damaged or not safetensors`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw bad(file, 'the safetensors header is not a JSON object; the file is damaged or not safetensors');
@@ -59,21 +68,34 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
   const tensors: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(file, '__metadata__ must be an object of strings');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw bad(file, '__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') throw bad(file, `__metadata__.${k} must be a string`, { key: k });
         metadata[k] = v;
       }
       continue;
     }
-    if (typeof raw !== 'object' || raw === null) throw bad(file, `tensor "${name}": entry is not an object`, { tensor: name });
+    if (typeof raw !== 'object' || raw === null)
+      throw bad(file, `tensor "${name}": entry is not an object`, { tensor: name });
     const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = typeof entry.dtype === 'string' ? fromSafetensorsDType(entry.dtype) : null;
     if (!dtype) {
-      throw new TureenError('not_supported', `${file}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}, which Tureen does not read (F64, F32, F16, BF16, integers and BOOL are supported)`, { file, tensor: name });
+      throw new TureenError(
+        'not_supported',
+        `${file}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}, which Tureen does not read (F64, F32, F16, BF16, integers and BOOL are supported)`,
+        { file, tensor: name },
+      );
     }
-    if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      throw bad(file, `tensor "${name}": shape ${JSON.stringify(entry.shape)} is not a list of non-negative integers`, { tensor: name });
+    if (
+      !Array.isArray(entry.shape) ||
+      !entry.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+    ) {
+      throw bad(
+        file,
+        `tensor "${name}": shape ${JSON.stringify(entry.shape)} is not a list of non-negative integers`,
+        { tensor: name },
+      );
     }
     const offsets = entry.data_offsets;
     if (
@@ -81,16 +103,26 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
       offsets.length !== 2 ||
       !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
     ) {
-      throw bad(file, `tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not [begin, end]`, { tensor: name });
+      throw bad(file, `tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not [begin, end]`, {
+        tensor: name,
+      });
     }
     const [begin, end] = offsets as [number, number];
     const shape = entry.shape as number[];
     const expected = elementCount(shape) * dtypeBytes(dtype);
     if (end < begin || end - begin !== expected) {
-      throw bad(file, `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`, { tensor: name });
+      throw bad(
+        file,
+        `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`,
+        { tensor: name },
+      );
     }
     if (end > dataBytes) {
-      throw bad(file, `tensor "${name}": data_offsets end ${end} is beyond the ${Math.max(0, dataBytes)} data bytes; the file is truncated`, { tensor: name });
+      throw bad(
+        file,
+        `tensor "${name}": data_offsets end ${end} is beyond the ${Math.max(0, dataBytes)} data bytes; the file is truncated`,
+        { tensor: name },
+      );
     }
     tensors.push({ name, dtype, shape, offset: dataStart + begin, byteLength: end - begin });
   }
@@ -99,7 +131,9 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (cur.offset < prev.offset + prev.byteLength) {
-      throw bad(file, `tensors "${prev.name}" and "${cur.name}" overlap in the data section`, { tensors: [prev.name, cur.name] });
+      throw bad(file, `tensors "${prev.name}" and "${cur.name}" overlap in the data section`, {
+        tensors: [prev.name, cur.name],
+      });
     }
   }
   return { file, bytes: fileBytes, dataStart, tensors, metadata };
@@ -114,14 +148,21 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const prefix = readExactly(fd, 8, 0);
     const headerLength = prefix.readBigUInt64LE(0);
     if (headerLength > BigInt(MAX_SAFETENSORS_HEADER)) {
-      throw bad(file, `the header claims ${headerLength} bytes, more than the ${MAX_SAFETENSORS_HEADER}-byte limit; the file is damaged or not safetensors`);
+      throw bad(
+        file,
+        `the header claims ${headerLength} bytes, more than the ${MAX_SAFETENSORS_HEADER}-byte limit; the file is damaged or not safetensors`,
+      );
     }
     if (Number(headerLength) > size - 8) {
-      throw bad(file, `the header claims ${headerLength} bytes but the file has only ${size - 8} after the length; the file is truncated`);
+      throw bad(
+        file,
+        `the header claims ${headerLength} bytes but the file has only ${size - 8} after the length; the file is truncated`,
+      );
     }
     if (headerLength < 2n) throw bad(file, 'the header is empty; the file is damaged or not safetensors');
     const header = readExactly(fd, Number(headerLength), 8);
-    if (header[0] !== 0x7b) throw bad(file, 'the header does not start with "{"; this is not a safetensors file');
+    if (header[0] !== 0x7b)
+      throw bad(file, 'the header does not start with "{"; this is not a safetensors file');
     return parseSafetensorsHeader(file, header, size);
   } finally {
     fs.closeSync(fd);
@@ -151,7 +192,8 @@ export function readShardIndex(file: string): ShardIndex {
   const dir = path.dirname(file);
   const map = new Map<string, string>();
   for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
-    if (typeof shard !== 'string') throw bad(file, `weight_map["${name}"] is not a file name`, { tensor: name });
+    if (typeof shard !== 'string')
+      throw bad(file, `weight_map["${name}"] is not a file name`, { tensor: name });
     map.set(name, resolveInside(dir, shard, file));
   }
   const metadata = (json as { metadata?: unknown }).metadata;
@@ -180,7 +222,11 @@ export function buildSafetensorsHeader(
   let offset = 0;
   const offsets: number[] = [];
   for (const t of tensors) {
-    json[t.name] = { dtype: toSafetensorsDType(t.dtype), shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    json[t.name] = {
+      dtype: toSafetensorsDType(t.dtype),
+      shape: t.shape,
+      data_offsets: [offset, offset + t.byteLength],
+    };
     offsets.push(offset);
     offset += t.byteLength;
   }
@@ -206,7 +252,10 @@ export function writeSafetensorsTo(
   tensors.forEach((t, i) => {
     const bytes = data(i);
     if (bytes.byteLength !== t.byteLength) {
-      throw new TureenError('internal', `tensor "${t.name}": ${bytes.byteLength} bytes given, ${t.byteLength} declared`);
+      throw new TureenError(
+        'internal',
+        `tensor "${t.name}": ${bytes.byteLength} bytes given, ${t.byteLength} declared`,
+      );
     }
     writeAll(fd, bytes);
   });

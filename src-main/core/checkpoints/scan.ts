@@ -1,7 +1,12 @@
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
-import type { CheckpointSummary, FamilySummary, MismatchSchema, ScanResult } from '../../common/api/checkpoints.js';
+import type {
+  CheckpointSummary,
+  FamilySummary,
+  MismatchSchema,
+  ScanResult,
+} from '../../common/api/checkpoints.js';
 import { toErrorInfo } from '../../common/errors.js';
 import type { FileStamp } from './hashing.js';
 import { stampOf } from './hashing.js';
@@ -50,7 +55,8 @@ export interface ScanOptions {
 /** The dtype most float parameters have. */
 export function dominantDType(summary: IngredientSummary): string {
   const counts = new Map<string, number>();
-  for (const t of summary.tensors) if (t.isFloat) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.byteLength);
+  for (const t of summary.tensors)
+    if (t.isFloat) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.byteLength);
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
 }
 
@@ -115,7 +121,10 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
   const kitchenId = options.kitchenId ?? null;
   const found = discoverCheckpoints(root);
   const existing = new Map(
-    (db.prepare('SELECT * FROM checkpoints WHERE root = ?').all(root) as CheckpointRow[]).map((r) => [r.path, r]),
+    (db.prepare('SELECT * FROM checkpoints WHERE root = ?').all(root) as CheckpointRow[]).map((r) => [
+      r.path,
+      r,
+    ]),
   );
   const now = new Date().toISOString();
   const upsert = db.prepare(`
@@ -131,10 +140,17 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
     options.signal?.throwIfAborted();
     options.progress?.(i, total, path.relative(root, file));
     const hp = hyperparametersOf(file, root);
-    const hyperparameters = JSON.stringify({ values: hp.values, sources: hp.sources } satisfies StoredHyperparameters);
+    const hyperparameters = JSON.stringify({
+      values: hp.values,
+      sources: hp.sources,
+    } satisfies StoredHyperparameters);
     const old = existing.get(file);
     if (old && !old.error && unchanged(JSON.parse(old.stamps) as FileStamp[], file)) {
-      db.prepare('UPDATE checkpoints SET hyperparameters = ?, kitchen_id = ? WHERE id = ?').run(hyperparameters, kitchenId, old.id);
+      db.prepare('UPDATE checkpoints SET hyperparameters = ?, kitchen_id = ? WHERE id = ?').run(
+        hyperparameters,
+        kitchenId,
+        old.id,
+      );
       stats.reused++;
       continue;
     }
@@ -194,9 +210,14 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
       stats.removed++;
     }
   }
-  const rows = db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[];
+  const rows = db
+    .prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path')
+    .all(root) as CheckpointRow[];
   const readable = rows.filter((r) => r.summary !== null);
-  const summaries = readable.map((r) => ({ ...(JSON.parse(r.summary!) as IngredientSummary), sha256: r.sha256 }));
+  const summaries = readable.map((r) => ({
+    ...(JSON.parse(r.summary!) as IngredientSummary),
+    sha256: r.sha256,
+  }));
   const report = await groupFamilies(summaries, { hashOf: (s) => s.sha256 });
   const familyOf = new Map<string, string>();
   for (const f of report.families) {
@@ -211,11 +232,27 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
     db.prepare(
       `INSERT INTO scan_reports (root, kitchen_id, report, scanned_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(root) DO UPDATE SET kitchen_id = excluded.kitchen_id, report = excluded.report, scanned_at = excluded.scanned_at`,
-    ).run(root, kitchenId, JSON.stringify({ families, mismatches, pickles: found.pickles, evalSets: found.evalSets }), now);
+    ).run(
+      root,
+      kitchenId,
+      JSON.stringify({ families, mismatches, pickles: found.pickles, evalSets: found.evalSets }),
+      now,
+    );
   })();
   options.progress?.(total, total, 'scanned');
-  const checkpoints = (db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[]).map(toCheckpoint);
-  return { root, kitchenId, checkpoints, families, mismatches, pickles: found.pickles, evalSets: found.evalSets, stats };
+  const checkpoints = (
+    db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[]
+  ).map(toCheckpoint);
+  return {
+    root,
+    kitchenId,
+    checkpoints,
+    families,
+    mismatches,
+    pickles: found.pickles,
+    evalSets: found.evalSets,
+    stats,
+  };
 }
 
 export interface Scope {
@@ -234,13 +271,20 @@ function scopeWhere(scope: Scope): { sql: string; args: unknown[] } {
 
 export function listCheckpoints(db: Database, scope: Scope = {}): Checkpoint[] {
   const where = scopeWhere(scope);
-  const rows = db.prepare(`SELECT * FROM checkpoints WHERE ${where.sql} ORDER BY root, path`).all(...where.args) as CheckpointRow[];
+  const rows = db
+    .prepare(`SELECT * FROM checkpoints WHERE ${where.sql} ORDER BY root, path`)
+    .all(...where.args) as CheckpointRow[];
   return rows.map(toCheckpoint);
 }
 
-export function listFamilies(db: Database, scope: Scope = {}): { families: FamilyOut[]; mismatches: MismatchOut[] } {
+export function listFamilies(
+  db: Database,
+  scope: Scope = {},
+): { families: FamilyOut[]; mismatches: MismatchOut[] } {
   const where = scopeWhere(scope);
-  const rows = db.prepare(`SELECT report FROM scan_reports WHERE ${where.sql} ORDER BY root`).all(...where.args) as Array<{ report: string }>;
+  const rows = db
+    .prepare(`SELECT report FROM scan_reports WHERE ${where.sql} ORDER BY root`)
+    .all(...where.args) as Array<{ report: string }>;
   const families: FamilyOut[] = [];
   const mismatches: MismatchOut[] = [];
   for (const r of rows) {

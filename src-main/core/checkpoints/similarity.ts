@@ -22,7 +22,12 @@ export interface SimilarityMatrix {
   l2: number[][];
 }
 
-async function readSlice(ingredient: Ingredient, info: TensorInfo, start: number, count: number): Promise<Float64Array> {
+async function readSlice(
+  ingredient: Ingredient,
+  info: TensorInfo,
+  start: number,
+  count: number,
+): Promise<Float64Array> {
   const location: TensorLocation = ingredient.locate(info.name);
   const size = dtypeBytes(info.dtype);
   const bytes =
@@ -49,7 +54,11 @@ export async function similarityMatrix(
     for (const t of tensors) {
       const other = ing.tensor(t.name);
       if (!other || !other.isFloat || elementCount(other.shape) !== elementCount(t.shape)) {
-        throw new TureenError('family_mismatch', `${ing.path}: tensor "${t.name}" is missing or has another shape than in ${reference.path}; similarity needs one family`, { file: ing.path, tensor: t.name });
+        throw new TureenError(
+          'family_mismatch',
+          `${ing.path}: tensor "${t.name}" is missing or has another shape than in ${reference.path}; similarity needs one family`,
+          { file: ing.path, tensor: t.name },
+        );
       }
     }
   }
@@ -83,8 +92,29 @@ export async function similarityMatrix(
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) gram[i]![j] = gram[j]![i]!;
   const norms = gram.map((row, i) => Math.sqrt(row[i]!));
-  const cosine = gram.map((row, i) => Array.from(row, (g, j) => (norms[i]! > 0 && norms[j]! > 0 ? Math.max(-1, Math.min(1, g / (norms[i]! * norms[j]!))) : i === j ? 1 : 0)));
-  const angleDegrees = cosine.map((row, i) => row.map((c, j) => (i === j ? 0 : (Math.acos(c) * 180) / Math.PI)));
-  const l2 = gram.map((row, i) => Array.from(row, (g, j) => (i === j ? 0 : Math.sqrt(Math.max(0, gram[i]![i]! + gram[j]![j]! - 2 * g)))));
-  return { paths: ingredients.map((i) => i.path), base: base?.path ?? null, taskVectors: base !== null, parameters: total, norms, cosine, angleDegrees, l2 };
+  const cosine = gram.map((row, i) =>
+    Array.from(row, (g, j) =>
+      norms[i]! > 0 && norms[j]! > 0
+        ? Math.max(-1, Math.min(1, g / (norms[i]! * norms[j]!)))
+        : i === j
+          ? 1
+          : 0,
+    ),
+  );
+  const angleDegrees = cosine.map((row, i) =>
+    row.map((c, j) => (i === j ? 0 : (Math.acos(c) * 180) / Math.PI)),
+  );
+  const l2 = gram.map((row, i) =>
+    Array.from(row, (g, j) => (i === j ? 0 : Math.sqrt(Math.max(0, gram[i]![i]! + gram[j]![j]! - 2 * g)))),
+  );
+  return {
+    paths: ingredients.map((i) => i.path),
+    base: base?.path ?? null,
+    taskVectors: base !== null,
+    parameters: total,
+    norms,
+    cosine,
+    angleDegrees,
+    l2,
+  };
 }

@@ -28,7 +28,10 @@ export interface SoupPart {
 export const EMBED_LIMIT_BYTES = 1.8 * 1024 ** 3;
 
 /** Integer tensors (shape constants, position ids, counters) must be identical: they are copied, never averaged. */
-export async function verifyIdenticalIntegers(tensorNames: readonly string[], ingredients: readonly Ingredient[]): Promise<void> {
+export async function verifyIdenticalIntegers(
+  tensorNames: readonly string[],
+  ingredients: readonly Ingredient[],
+): Promise<void> {
   const [first, ...rest] = ingredients;
   if (!first) return;
   for (const name of tensorNames) {
@@ -53,7 +56,11 @@ export async function verifyIdenticalIntegers(tensorNames: readonly string[], in
 export async function averageIngredients(
   family: Family<Ingredient>,
   parts: readonly SoupPart[],
-  options: { precision?: Precision; signal?: AbortSignal; onProgress?: (done: number, total: number, current: string) => void } = {},
+  options: {
+    precision?: Precision;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number, current: string) => void;
+  } = {},
 ): Promise<{ weights: WeightAccumulator; scale: number }> {
   if (parts.length === 0) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
   const layout = weightLayout(family.tensors);
@@ -69,7 +76,11 @@ export async function averageIngredients(
   for (const part of parts) {
     options.signal?.throwIfAborted();
     options.onProgress?.(done, parts.length, part.ingredient.path);
-    await weights.addScaled(part.ingredient, uniform ? 1 : part.coefficient, options.signal ? { signal: options.signal } : {});
+    await weights.addScaled(
+      part.ingredient,
+      uniform ? 1 : part.coefficient,
+      options.signal ? { signal: options.signal } : {},
+    );
     done++;
   }
   options.onProgress?.(done, parts.length, '');
@@ -77,10 +88,18 @@ export async function averageIngredients(
 }
 
 /** The recipe's ingredient list (content hashes are read or taken from the cache). */
-export async function recipeIngredients(parts: readonly SoupPart[], signal?: AbortSignal): Promise<RecipeIngredient[]> {
+export async function recipeIngredients(
+  parts: readonly SoupPart[],
+  signal?: AbortSignal,
+): Promise<RecipeIngredient[]> {
   const out: RecipeIngredient[] = [];
   for (const p of parts) {
-    out.push({ path: p.ingredient.path, bytes: p.ingredient.bytes, sha256: await p.ingredient.sha256(signal), coefficient: p.coefficient });
+    out.push({
+      path: p.ingredient.path,
+      bytes: p.ingredient.bytes,
+      sha256: await p.ingredient.sha256(signal),
+      coefficient: p.coefficient,
+    });
   }
   return out;
 }
@@ -91,7 +110,10 @@ export function soupFormatOf(file: string): SoupFormat {
   const lower = file.toLowerCase();
   if (lower.endsWith('.onnx')) return 'onnx';
   if (lower.endsWith('.safetensors')) return 'safetensors';
-  throw new TureenError('bad_request', `--out ${file}: the extension picks the format; use .onnx or .safetensors`);
+  throw new TureenError(
+    'bad_request',
+    `--out ${file}: the extension picks the format; use .onnx or .safetensors`,
+  );
 }
 
 export interface WriteSoupOptions {
@@ -104,7 +126,12 @@ export interface WriteSoupOptions {
   dtype?: FloatDType;
   /** .onnx: put weights in `<out>.data` even when they would fit in the file */
   externalData?: boolean;
-  recipe: { method: string; params: Record<string, unknown>; ingredients: RecipeIngredient[]; selection?: Record<string, unknown> };
+  recipe: {
+    method: string;
+    params: Record<string, unknown>;
+    ingredients: RecipeIngredient[];
+    selection?: Record<string, unknown>;
+  };
 }
 
 export interface WrittenOutput {
@@ -127,7 +154,10 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string
   const scale = options.scale ?? 1;
   const changed = prepared.floats.filter((f) => options.dtype && f.dtype !== options.dtype);
   if (changed.length) {
-    throw new TureenError('bad_request', `--dtype ${options.dtype}: an .onnx soup keeps its graph's dtypes ("${changed[0]!.name}" is ${changed[0]!.dtype}); use a .safetensors output for another dtype`);
+    throw new TureenError(
+      'bad_request',
+      `--dtype ${options.dtype}: an .onnx soup keeps its graph's dtypes ("${changed[0]!.name}" is ${changed[0]!.dtype}); use a .safetensors output for another dtype`,
+    );
   }
   const layout = buildLayout(prepared.floats);
   const external = options.externalData === true || layout.totalBytes > EMBED_LIMIT_BYTES;
@@ -135,14 +165,19 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string
     for (const f of prepared.floats) embed(f.tensor, options.weights.tensorBytes(f.name, scale, f.dtype));
     const bytes = toBinary(ModelProtoSchema, prepared.model);
     if (bytes.byteLength > PROTOBUF_LIMIT) {
-      throw new TureenError('not_supported', `${out}: over 2 GiB with embedded weights; write it with external data`);
+      throw new TureenError(
+        'not_supported',
+        `${out}: over 2 GiB with embedded weights; write it with external data`,
+      );
     }
     writeFilesAtomically([{ path: out, write: (fd) => writeAll(fd, bytes) }]);
     return [out];
   }
   const dataFile = `${out}.data`;
   const location = path.basename(dataFile);
-  layout.entries.forEach((e, i) => pointAtExternal(prepared.floats[i]!.tensor, location, e.offset, e.byteLength));
+  layout.entries.forEach((e, i) =>
+    pointAtExternal(prepared.floats[i]!.tensor, location, e.offset, e.byteLength),
+  );
   const graphBytes = toBinary(ModelProtoSchema, prepared.model);
   writeFilesAtomically([
     {
@@ -166,12 +201,23 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
   if (!source) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
   const scale = options.scale ?? 1;
   const integers = new Map<string, Uint8Array>();
-  for (const t of options.family.tensors) if (!t.isFloat) integers.set(t.name, await source.readTensorBytes(t.name));
+  for (const t of options.family.tensors)
+    if (!t.isFloat) integers.set(t.name, await source.readTensorBytes(t.name));
   const tensors = options.family.tensors.map((t) => {
     const dtype = t.isFloat ? (options.dtype ?? (t.dtype as FloatDType)) : t.dtype;
-    return { name: t.name, dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtype) };
+    return {
+      name: t.name,
+      dtype,
+      shape: t.shape,
+      byteLength: t.shape.reduce((a, b) => a * b, 1) * dtypeBytes(dtype),
+    };
   });
-  const metadata: Record<string, string> = { format: 'pt', ...source.metadata, 'tureen.method': options.recipe.method, 'tureen.recipe': path.basename(`${out}.recipe.json`) };
+  const metadata: Record<string, string> = {
+    format: 'pt',
+    ...source.metadata,
+    'tureen.method': options.recipe.method,
+    'tureen.recipe': path.basename(`${out}.recipe.json`),
+  };
   writeFilesAtomically([
     {
       path: out,
@@ -187,16 +233,30 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
 
 /** Write a soup to every output (format from the extension) and `<out>.recipe.json` beside each, atomically. */
 export async function writeSoup(options: WriteSoupOptions): Promise<WrittenSoup> {
-  if (options.outputs.length === 0) throw new TureenError('bad_request', 'no --out given: say where to write the soup (.onnx or .safetensors)');
+  if (options.outputs.length === 0)
+    throw new TureenError(
+      'bad_request',
+      'no --out given: say where to write the soup (.onnx or .safetensors)',
+    );
   const outputs: WrittenOutput[] = [];
   for (const given of options.outputs) {
     const out = path.resolve(given);
     const format = soupFormatOf(out);
-    const files = format === 'onnx' ? await writeOnnx(options, out) : await writeSafetensorsSoup(options, out);
+    const files =
+      format === 'onnx' ? await writeOnnx(options, out) : await writeSafetensorsSoup(options, out);
     const sha256 = await checkpointSha256(files);
-    outputs.push({ path: out, format, sha256, bytes: files.reduce((s, f) => s + fs.statSync(f).size, 0), files });
+    outputs.push({
+      path: out,
+      format,
+      sha256,
+      bytes: files.reduce((s, f) => s + fs.statSync(f).size, 0),
+      files,
+    });
   }
-  const recipe = makeRecipe(options.recipe, outputs.map((o) => ({ path: o.path, sha256: o.sha256 })));
+  const recipe = makeRecipe(
+    options.recipe,
+    outputs.map((o) => ({ path: o.path, sha256: o.sha256 })),
+  );
   const recipeFiles = writeRecipes(recipe);
   return { outputs, recipe, recipeFiles };
 }

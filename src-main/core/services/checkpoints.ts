@@ -39,7 +39,9 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
           targets.push({ root, kitchenId: kitchens.find((k) => k.path === root)?.id ?? null });
         }
       } else {
-        for (const k of kitchens) if (req.kitchenId === undefined || k.id === req.kitchenId) targets.push({ root: k.path, kitchenId: k.id });
+        for (const k of kitchens)
+          if (req.kitchenId === undefined || k.id === req.kitchenId)
+            targets.push({ root: k.path, kitchenId: k.id });
       }
       const title = `Scan ${targets.map((t) => path.basename(t.root)).join(', ') || 'kitchens'}`;
       const jobId = ctx.jobs.start('scan', title, async (job) => {
@@ -56,20 +58,30 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
     'checkpoints:families': (req) => listFamilies(ctx.db, req),
     'checkpoints:cook': (req) => {
       allowed(ctx, [...req.ingredients, ...req.outputs, req.graph]);
-      const jobId = ctx.jobs.start('cook', `Cook a ${req.method} soup`, (job) => cookWeights(req, engine(ctx, job, 'ingredients')));
+      const jobId = ctx.jobs.start('cook', `Cook a ${req.method} soup`, (job) =>
+        cookWeights(req, engine(ctx, job, 'ingredients')),
+      );
       return { jobId };
     },
     'checkpoints:replay': (req) => {
       allowed(ctx, [req.recipe, ...(req.outputs ?? []), req.graph]);
       const jobId = ctx.jobs.start('cook', `Replay ${path.basename(req.recipe)}`, (job) =>
-        replayRecipe(req.recipe, { ...(req.outputs ? { outputs: req.outputs } : {}), ...(req.graph ? { graph: req.graph } : {}) }, engine(ctx, job, 'ingredients')),
+        replayRecipe(
+          req.recipe,
+          { ...(req.outputs ? { outputs: req.outputs } : {}), ...(req.graph ? { graph: req.graph } : {}) },
+          engine(ctx, job, 'ingredients'),
+        ),
       );
       return { jobId };
     },
     'checkpoints:similarity': (req) => {
       allowed(ctx, [...req.ingredients, req.base, req.graph]);
       const jobId = ctx.jobs.start('similarity', 'Task-vector similarity', (job) =>
-        similarityOf(req.ingredients, { ...(req.base ? { base: req.base } : {}), ...(req.graph ? { graph: req.graph } : {}) }, engine(ctx, job, 'parameters')),
+        similarityOf(
+          req.ingredients,
+          { ...(req.base ? { base: req.base } : {}), ...(req.graph ? { graph: req.graph } : {}) },
+          engine(ctx, job, 'parameters'),
+        ),
       );
       return { jobId };
     },

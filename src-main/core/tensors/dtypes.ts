@@ -1,7 +1,21 @@
 import { TureenError } from '../../common/errors.js';
 
 /** Element types Tureen reads and writes; names follow safetensors in lower case. */
-export const DTYPES = ['f64', 'f32', 'f16', 'bf16', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool'] as const;
+export const DTYPES = [
+  'f64',
+  'f32',
+  'f16',
+  'bf16',
+  'i64',
+  'i32',
+  'i16',
+  'i8',
+  'u64',
+  'u32',
+  'u16',
+  'u8',
+  'bool',
+] as const;
 export type DType = (typeof DTYPES)[number];
 export type FloatDType = 'f64' | 'f32' | 'f16' | 'bf16';
 

@@ -6,7 +6,10 @@ import { HALF_TO_FLOAT, bfloat16BitsToFloat, floatToBfloat16Bits, floatToHalfBit
 export type Accumulation = Float32Array | Float64Array;
 
 /** A typed view over little-endian bytes; copies only when the bytes are not aligned for the type. */
-export function typedView(bytes: Uint8Array, dtype: DType): Float32Array | Float64Array | Uint16Array | Uint8Array {
+export function typedView(
+  bytes: Uint8Array,
+  dtype: DType,
+): Float32Array | Float64Array | Uint16Array | Uint8Array {
   const size = dtypeBytes(dtype);
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   const count = aligned.byteLength / size;
@@ -28,7 +31,13 @@ export function typedView(bytes: Uint8Array, dtype: DType): Float32Array | Float
  * sum of the source values, which is finite exactly when every value is (float32 values summed over fewer
  * than 2^53 elements cannot overflow float64), so NaN/Inf detection costs one addition per element.
  */
-export function addScaled(acc: Accumulation, offset: number, src: Uint8Array, dtype: FloatDType, coefficient: number): number {
+export function addScaled(
+  acc: Accumulation,
+  offset: number,
+  src: Uint8Array,
+  dtype: FloatDType,
+  coefficient: number,
+): number {
   const c = coefficient;
   let probe = 0;
   if (dtype === 'f32' || dtype === 'f64') {
@@ -122,5 +131,7 @@ export function writeScaled(
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
 }

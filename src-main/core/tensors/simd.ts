@@ -22,27 +22,30 @@ const memarg = [0x00, 0x00];
 const get = (i: number) => [0x20, i];
 const set = (i: number) => [0x21, i];
 
+// prettier-ignore
 const body = [
-  // locals: 2 × i32 ($end, $i), 4 × v128 ($vc, $probe, $zero, $v)
-  0x02, 0x02, 0x7f, 0x04, 0x7b,
-  ...get(3), SIMD, 0x13, ...set(6),
-  ...get(2), 0x41, 0x02, 0x74, ...set(4),
-  0x02, 0x40,
-  0x03, 0x40,
-  ...get(5), ...get(4), 0x4f, 0x0d, 0x01,
-  ...get(0), ...get(5), 0x6a,
-  ...get(0), ...get(5), 0x6a, SIMD, 0x00, ...memarg,
-  ...get(1), ...get(5), 0x6a, SIMD, 0x00, ...memarg, 0x22, 0x09,
-  ...get(6), SIMD, 0xe6, 0x01,
-  SIMD, 0xe4, 0x01,
-  SIMD, 0x0b, ...memarg,
-  ...get(7), ...get(9), ...get(8), SIMD, 0xe6, 0x01, SIMD, 0xe4, 0x01, ...set(7),
-  ...get(5), 0x41, 0x10, 0x6a, ...set(5),
-  0x0c, 0x00,
-  0x0b,
-  0x0b,
-  ...get(7), ...get(7), SIMD, 0x42, SIMD, 0x53,
-  0x0b,
+  0x02, 0x02, 0x7f, 0x04, 0x7b,                      // locals: 2 × i32 ($end, $i), 4 × v128 ($vc, $probe, $zero, $v)
+  ...get(3), SIMD, 0x13, ...set(6),                  // $vc = f32x4.splat($c)
+  ...get(2), 0x41, 0x02, 0x74, ...set(4),            // $end = $n << 2
+  0x02, 0x40,                                        // block
+  0x03, 0x40,                                        //   loop
+  ...get(5), ...get(4), 0x4f, 0x0d, 0x01,            //     br_if 1 ($i >= $end)
+  ...get(0), ...get(5), 0x6a,                        //     store address $acc + $i
+  ...get(0), ...get(5), 0x6a, SIMD, 0x00, ...memarg, //     v128.load($acc + $i)
+  ...get(1), ...get(5), 0x6a, SIMD, 0x00, ...memarg, //     v128.load($src + $i)
+  0x22, 0x09,                                        //     local.tee $v
+  ...get(6), SIMD, 0xe6, 0x01,                       //     f32x4.mul($v, $vc)
+  SIMD, 0xe4, 0x01,                                  //     f32x4.add
+  SIMD, 0x0b, ...memarg,                             //     v128.store
+  ...get(7), ...get(9), ...get(8), SIMD, 0xe6, 0x01, //     $v × $zero
+  SIMD, 0xe4, 0x01, ...set(7),                       //     $probe += it
+  ...get(5), 0x41, 0x10, 0x6a, ...set(5),            //     $i += 16
+  0x0c, 0x00,                                        //     br 0
+  0x0b,                                              //   end loop
+  0x0b,                                              // end block
+  ...get(7), ...get(7), SIMD, 0x42,                  // f32x4.ne($probe, $probe): NaN lanes
+  SIMD, 0x53,                                        // v128.any_true
+  0x0b,                                              // end function
 ];
 
 function section(id: number, content: number[]): number[] {
@@ -62,13 +65,14 @@ function leb(value: number): number[] {
 
 const name = (s: string) => [s.length, ...Buffer.from(s, 'ascii')];
 
+// prettier-ignore
 const moduleBytes = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7d, 0x01, 0x7f]),
-  ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x00, 0x00]),
-  ...section(3, [0x01, 0x00]),
-  ...section(7, [0x01, ...name('add_f32'), 0x00, 0x00]),
-  ...section(10, [0x01, ...leb(body.length), ...body]),
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,                            // "\0asm", version 1
+  ...section(1, [0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7d, 0x01, 0x7f]),     // type: (i32 i32 i32 f32) -> i32
+  ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x00, 0x00]),   // import env.mem: memory (min 0)
+  ...section(3, [0x01, 0x00]),                                               // one function of type 0
+  ...section(7, [0x01, ...name('add_f32'), 0x00, 0x00]),                     // export it as add_f32
+  ...section(10, [0x01, ...leb(body.length), ...body]),                      // its code
 ]);
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -21,7 +21,8 @@ function values(seed: number, n: number): Float32Array {
 describe('WeightAccumulator', () => {
   it('sums float32 tensors of odd sizes (vector body and scalar tail) exactly like Math.fround(a + b)', async () => {
     const sizes = [1, 3, 4, 5, 1003, 300_001];
-    const make = (seed: number) => Object.fromEntries(sizes.map((n, i) => [`t${i}`, f32(values(seed * 100 + i, n), [n])]));
+    const make = (seed: number) =>
+      Object.fromEntries(sizes.map((n, i) => [`t${i}`, f32(values(seed * 100 + i, n), [n])]));
     const a = openIngredient(writeSafetensors(path.join(dir, 'a.safetensors'), make(1)));
     const b = openIngredient(writeSafetensors(path.join(dir, 'b.safetensors'), make(2)));
     const acc = new WeightAccumulator(weightLayout(a.tensors));
@@ -44,7 +45,9 @@ describe('WeightAccumulator', () => {
   });
 
   it('keeps running sums apart: clone and copyFrom, addAccumulator, scale', async () => {
-    const a = openIngredient(writeSafetensors(path.join(dir, 'c.safetensors'), { w: f32([1, 2, 3, 4, 5], [5]) }));
+    const a = openIngredient(
+      writeSafetensors(path.join(dir, 'c.safetensors'), { w: f32([1, 2, 3, 4, 5], [5]) }),
+    );
     const sum = new WeightAccumulator(weightLayout(a.tensors));
     await sum.addScaled(a, 1);
     const candidate = sum.clone();
@@ -66,7 +69,9 @@ describe('WeightAccumulator', () => {
     const acc = new WeightAccumulator(weightLayout(ing.tensors));
     const error = await acc.addScaled(ing, 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TureenError);
-    expect((error as TureenError).message).toContain(`${file}: tensor "big" contains NaN or Inf (element 517 is -Infinity)`);
+    expect((error as TureenError).message).toContain(
+      `${file}: tensor "big" contains NaN or Inf (element 517 is -Infinity)`,
+    );
   });
 
   it('accumulates in float64 on request', async () => {

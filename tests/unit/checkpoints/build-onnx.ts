@@ -54,7 +54,9 @@ function valueInfo(name: string, elemType: number, dims: number[]) {
         value: create(TypeProto_TensorSchema, {
           elemType,
           shape: create(TensorShapeProtoSchema, {
-            dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })),
+            dim: dims.map((d) =>
+              create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }),
+            ),
           }),
         }),
       },
@@ -62,11 +64,17 @@ function valueInfo(name: string, elemType: number, dims: number[]) {
   });
 }
 
-
-export function floatTensor(name: string, dims: number[], values: Float32Array, storage: Storage, ext?: { file: string; offset: number }): TensorProto {
+export function floatTensor(
+  name: string,
+  dims: number[],
+  values: Float32Array,
+  storage: Storage,
+  ext?: { file: string; offset: number },
+): TensorProto {
   const t = create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: 1 });
   if (storage === 'typed') t.floatData = [...values];
-  else if (storage === 'raw') t.rawData = Uint8Array.from(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  else if (storage === 'raw')
+    t.rawData = Uint8Array.from(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   else {
     t.dataLocation = 1;
     t.externalData = [
@@ -78,7 +86,12 @@ export function floatTensor(name: string, dims: number[], values: Float32Array, 
   return t;
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attrs: Record<string, bigint> = {}): NodeProto {
+function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, bigint> = {},
+): NodeProto {
   return create(NodeProtoSchema, {
     opType,
     input: inputs,
@@ -147,7 +160,10 @@ export function writeMlp(file: string, w: MlpWeights, options: BuildOptions = {}
 }
 
 /** The MLP's output computed in float64 directly from the weights (the independent reference). */
-export function mlpReference(w: { w1: ArrayLike<number>; b1: ArrayLike<number>; w2: ArrayLike<number>; b2: ArrayLike<number> }, x: ArrayLike<number>): number[] {
+export function mlpReference(
+  w: { w1: ArrayLike<number>; b1: ArrayLike<number>; w2: ArrayLike<number>; b2: ArrayLike<number> },
+  x: ArrayLike<number>,
+): number[] {
   const out: number[] = [];
   for (let row = 0; row < 2; row++) {
     const h: number[] = [];

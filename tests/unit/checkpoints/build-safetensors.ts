@@ -8,7 +8,10 @@ export interface RawTensor {
   data: Uint8Array;
 }
 
-export function safetensorsBytes(tensors: Record<string, RawTensor>, metadata?: Record<string, string>): Buffer {
+export function safetensorsBytes(
+  tensors: Record<string, RawTensor>,
+  metadata?: Record<string, string>,
+): Buffer {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -20,10 +23,18 @@ export function safetensorsBytes(tensors: Record<string, RawTensor>, metadata?: 
   while ((json.length + 8) % 8) json += ' ';
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([len, Buffer.from(json), ...Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
+  return Buffer.concat([
+    len,
+    Buffer.from(json),
+    ...Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+  ]);
 }
 
-export function writeSafetensors(file: string, tensors: Record<string, RawTensor>, metadata?: Record<string, string>): string {
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, RawTensor>,
+  metadata?: Record<string, string>,
+): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, safetensorsBytes(tensors, metadata));
   return file;

@@ -13,10 +13,16 @@ let db: string;
 const weights: MlpWeights[] = [randomMlp(11), randomMlp(12), randomMlp(13)];
 const base = randomMlp(10);
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; json: Record<string, unknown> }> {
+async function cli(
+  ...argv: string[]
+): Promise<{ code: number; stdout: string; stderr: string; json: Record<string, unknown> }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli([...argv, '--db', db], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTTY: false });
+  const code = await runCli([...argv, '--db', db], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    isTTY: false,
+  });
   let json: Record<string, unknown> = {};
   if (argv.includes('--json')) json = JSON.parse(stdout) as Record<string, unknown>;
   return { code, stdout, stderr, json };
@@ -38,7 +44,10 @@ beforeAll(() => {
   const sweep = path.join(dir, 'sweep');
   weights.forEach((w, i) => writeMlp(path.join(sweep, `lr=${i + 1}e-5_wd=0.1`, 'model.onnx'), w));
   writeMlp(path.join(sweep, 'base', 'model.onnx'), base);
-  fs.writeFileSync(path.join(sweep, 'lr=1e-5_wd=0.1', 'hparams.json'), JSON.stringify({ seed: 3, optimizer: { name: 'adamw' } }));
+  fs.writeFileSync(
+    path.join(sweep, 'lr=1e-5_wd=0.1', 'hparams.json'),
+    JSON.stringify({ seed: 3, optimizer: { name: 'adamw' } }),
+  );
   fs.writeFileSync(path.join(sweep, 'old.pt'), 'not a pickle');
   // safetensors runs bound to graph.onnx in the parent folder, one saved from DataParallel (module.)
   const st = path.join(dir, 'st');
@@ -61,22 +70,35 @@ describe('tureen scan', () => {
       'lr=3e-5_wd=0.1/model.onnx',
     ]);
     expect(checkpoints[0]!.isBase).toBe(true);
-    expect(checkpoints[1]!.hyperparameters).toEqual({ lr: 1e-5, wd: 0.1, seed: 3, 'optimizer.name': 'adamw' });
+    expect(checkpoints[1]!.hyperparameters).toEqual({
+      lr: 1e-5,
+      wd: 0.1,
+      seed: 3,
+      'optimizer.name': 'adamw',
+    });
     expect(checkpoints[1]!.params).toBe(67);
     const families = first.json.families as Array<{ members: string[]; base: string }>;
     expect(families).toHaveLength(1);
     expect(families[0]!.members).toHaveLength(3);
     expect(families[0]!.base).toBe(path.join(dir, 'sweep', 'base', 'model.onnx'));
     expect(first.json.pickles).toEqual([path.join(dir, 'sweep', 'old.pt')]);
-    expect(first.json.stats).toEqual([{ root: path.join(dir, 'sweep'), read: 4, reused: 0, removed: 0, failed: 0 }]);
+    expect(first.json.stats).toEqual([
+      { root: path.join(dir, 'sweep'), read: 4, reused: 0, removed: 0, failed: 0 },
+    ]);
     const second = await cli('scan', path.join(dir, 'sweep'), '--json');
-    expect(second.json.stats).toEqual([{ root: path.join(dir, 'sweep'), read: 0, reused: 4, removed: 0, failed: 0 }]);
+    expect(second.json.stats).toEqual([
+      { root: path.join(dir, 'sweep'), read: 0, reused: 4, removed: 0, failed: 0 },
+    ]);
   });
 
   it('binds safetensors to graph.onnx in a parent folder and strips module.', async () => {
     const res = await cli('scan', path.join(dir, 'st'), '--json');
     expect(res.code).toBe(0);
-    const families = res.json.families as Array<{ members: string[]; graphPath: string; warnings: Array<{ code: string }> }>;
+    const families = res.json.families as Array<{
+      members: string[];
+      graphPath: string;
+      warnings: Array<{ code: string }>;
+    }>;
     expect(families).toHaveLength(1);
     expect(families[0]!.members).toHaveLength(2);
     expect(families[0]!.graphPath).toBe(path.join(dir, 'st', 'graph.onnx'));
@@ -87,15 +109,31 @@ describe('tureen scan', () => {
 describe('tureen cook', () => {
   it('cooks a uniform soup leaving out the base, and replays its recipe', async () => {
     const out = path.join(dir, 'out', 'uniform.onnx');
-    const res = await cli('cook', 'uniform', path.join(dir, 'sweep'), '--out', out, path.join(dir, 'out', 'uniform.safetensors'), '--json');
+    const res = await cli(
+      'cook',
+      'uniform',
+      path.join(dir, 'sweep'),
+      '--out',
+      out,
+      path.join(dir, 'out', 'uniform.safetensors'),
+      '--json',
+    );
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.json.schema).toBe('tureen/cook@1');
-    const recipe = res.json.recipe as { method: string; ingredients: Array<{ path: string; coefficient: number; sha256: string }> };
+    const recipe = res.json.recipe as {
+      method: string;
+      ingredients: Array<{ path: string; coefficient: number; sha256: string }>;
+    };
     expect(recipe.method).toBe('uniform');
-    expect(recipe.ingredients.map((i) => path.basename(path.dirname(i.path)))).toEqual(['lr=1e-5_wd=0.1', 'lr=2e-5_wd=0.1', 'lr=3e-5_wd=0.1']);
+    expect(recipe.ingredients.map((i) => path.basename(path.dirname(i.path)))).toEqual([
+      'lr=1e-5_wd=0.1',
+      'lr=2e-5_wd=0.1',
+      'lr=3e-5_wd=0.1',
+    ]);
     expect(res.json.outputs).toEqual([out, path.join(dir, 'out', 'uniform.safetensors')]);
     const b2 = (await openIngredient(out).readTensor('fc2.bias')) as Float32Array;
-    for (let j = 0; j < 3; j++) expect(b2[j]!).toBeCloseTo((weights[0]!.b2[j]! + weights[1]!.b2[j]! + weights[2]!.b2[j]!) / 3, 6);
+    for (let j = 0; j < 3; j++)
+      expect(b2[j]!).toBeCloseTo((weights[0]!.b2[j]! + weights[1]!.b2[j]! + weights[2]!.b2[j]!) / 3, 6);
     const replay = await cli('cook', '--recipe', `${out}.recipe.json`, '--json');
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.json.reproduced).toEqual([
@@ -121,9 +159,24 @@ describe('tureen cook', () => {
     const a = path.join(dir, 'sweep', 'base', 'model.onnx');
     const b = path.join(dir, 'sweep', 'lr=1e-5_wd=0.1', 'model.onnx');
     const out = path.join(dir, 'out', 'wise.safetensors');
-    const res = await cli('cook', 'interpolate', a, b, '--alpha', '0.25', '--out', out, '--dtype', 'f16', '--json');
+    const res = await cli(
+      'cook',
+      'interpolate',
+      a,
+      b,
+      '--alpha',
+      '0.25',
+      '--out',
+      out,
+      '--dtype',
+      'f16',
+      '--json',
+    );
     expect(res.code, res.stdout).toBe(0);
-    const recipe = res.json.recipe as { params: { alpha: number }; ingredients: Array<{ coefficient: number }> };
+    const recipe = res.json.recipe as {
+      params: { alpha: number };
+      ingredients: Array<{ coefficient: number }>;
+    };
     expect(recipe.params.alpha).toBe(0.25);
     expect(recipe.ingredients.map((i) => i.coefficient)).toEqual([0.75, 0.25]);
     const soup = openIngredient(out);
@@ -134,11 +187,19 @@ describe('tureen cook', () => {
   it('explains family mismatches and refuses pickles with the conversion hint', async () => {
     const other = path.join(dir, 'mixed');
     writeMlp(path.join(other, 'a', 'model.onnx'), weights[0]!);
-    writeSafetensors(path.join(other, 'b', 'model.safetensors'), { 'fc1.weight': f32(new Float32Array(32), [8, 4]) });
+    writeSafetensors(path.join(other, 'b', 'model.safetensors'), {
+      'fc1.weight': f32(new Float32Array(32), [8, 4]),
+    });
     const res = await cli('cook', 'uniform', other, '--out', path.join(dir, 'out', 'x.onnx'));
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('cannot be averaged');
-    const pickle = await cli('cook', 'uniform', path.join(dir, 'sweep', 'old.pt'), '--out', path.join(dir, 'out', 'y.onnx'));
+    const pickle = await cli(
+      'cook',
+      'uniform',
+      path.join(dir, 'sweep', 'old.pt'),
+      '--out',
+      path.join(dir, 'out', 'y.onnx'),
+    );
     expect(pickle.code).toBe(1);
     expect(pickle.stderr).toContain('PyTorch pickles are not read');
     expect(pickle.stderr).toContain('st.save_file');
@@ -149,7 +210,13 @@ describe('tureen cook', () => {
 describe('tureen similarity', () => {
   it('gives cosine, angle and L2 of task vectors against --base, checked against a float64 computation', async () => {
     const runs = [1, 2].map((i) => path.join(dir, 'sweep', `lr=${i}e-5_wd=0.1`, 'model.onnx'));
-    const res = await cli('similarity', ...runs, '--base', path.join(dir, 'sweep', 'base', 'model.onnx'), '--json');
+    const res = await cli(
+      'similarity',
+      ...runs,
+      '--base',
+      path.join(dir, 'sweep', 'base', 'model.onnx'),
+      '--json',
+    );
     expect(res.code, res.stdout).toBe(0);
     expect(res.json.schema).toBe('tureen/similarity@1');
     expect(res.json.taskVectors).toBe(true);
@@ -161,7 +228,10 @@ describe('tureen similarity', () => {
     const n2 = Math.hypot(...t2);
     const cosine = res.json.cosine as number[][];
     expect(cosine[0]![1]!).toBeCloseTo(dot / (n1 * n2), 10);
-    expect((res.json.angleDegrees as number[][])[1]![0]!).toBeCloseTo((Math.acos(dot / (n1 * n2)) * 180) / Math.PI, 8);
+    expect((res.json.angleDegrees as number[][])[1]![0]!).toBeCloseTo(
+      (Math.acos(dot / (n1 * n2)) * 180) / Math.PI,
+      8,
+    );
     expect((res.json.l2 as number[][])[0]![1]!).toBeCloseTo(Math.hypot(...t1.map((v, k) => v - t2[k]!)), 8);
     const plain = await cli('similarity', ...runs);
     expect(plain.stdout).toContain('No --base: comparing the weights themselves');

@@ -32,8 +32,14 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const files = () => ['run-a', 'run-b', 'run-c'].map((r) => path.join(dir, 'sweep', r, 'model.onnx'));
 
-async function run(modelBytes: Uint8Array, externalData?: { path: string; data: Buffer }): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(modelBytes, externalData ? { externalData: [externalData] } : {});
+async function run(
+  modelBytes: Uint8Array,
+  externalData?: { path: string; data: Buffer },
+): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(
+    modelBytes,
+    externalData ? { externalData: [externalData] } : {},
+  );
   try {
     const out = await session.run({ x: new ort.Tensor('float32', X, [2, 4]) });
     return out.y!.data as Float32Array;
@@ -68,7 +74,10 @@ describe('reading ONNX initializers', () => {
       expect([...((await ing.readTensor('fc2.weight')) as Float32Array)]).toEqual([...weights[i]!.w2]);
       expect([...((await ing.readTensor('out_shape')) as BigInt64Array)]).toEqual([-1n, 3n]);
     }
-    expect(openIngredient(files()[2]!).files.map((f) => path.basename(f.path))).toEqual(['model.onnx', 'model.weights']);
+    expect(openIngredient(files()[2]!).files.map((f) => path.basename(f.path))).toEqual([
+      'model.onnx',
+      'model.weights',
+    ]);
   });
 
   it('groups the three storages into one family (same graph, same tensors)', async () => {
@@ -136,15 +145,24 @@ describe('uniform soup written as .onnx and .safetensors', () => {
       weights: acc,
       scale,
       outputs: [outOnnx, outSt],
-      recipe: { method: 'uniform', params: { precision: 'f32' }, ingredients: await recipeIngredients(parts) },
+      recipe: {
+        method: 'uniform',
+        params: { precision: 'f32' },
+        ingredients: await recipeIngredients(parts),
+      },
     });
     expect(written.outputs.map((o) => o.format)).toEqual(['onnx', 'safetensors']);
     const soup = openIngredient(outOnnx);
     const st = openIngredient(outSt);
     for (const name of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'] as const) {
-      const key = { 'fc1.weight': 'w1', 'fc1.bias': 'b1', 'fc2.weight': 'w2', 'fc2.bias': 'b2' }[name] as keyof MlpWeights;
+      const key = { 'fc1.weight': 'w1', 'fc1.bias': 'b1', 'fc2.weight': 'w2', 'fc2.bias': 'b2' }[
+        name
+      ] as keyof MlpWeights;
       // reference: pairwise float64 sum, divided (not multiplied) by 3
-      const expected = Array.from(weights[0]![key], (_, j) => (weights[0]![key][j]! + weights[1]![key][j]! + weights[2]![key][j]!) / 3);
+      const expected = Array.from(
+        weights[0]![key],
+        (_, j) => (weights[0]![key][j]! + weights[1]![key][j]! + weights[2]![key][j]!) / 3,
+      );
       expectCloseToF32((await soup.readTensor(name)) as Float32Array, expected);
       expectCloseToF32((await st.readTensor(name)) as Float32Array, expected);
     }
@@ -154,7 +172,11 @@ describe('uniform soup written as .onnx and .safetensors', () => {
     const recipe = JSON.parse(fs.readFileSync(`${outOnnx}.recipe.json`, 'utf8'));
     expect(recipe.schema).toBe('tureen/recipe@1');
     expect(recipe.method).toBe('uniform');
-    expect(recipe.ingredients.map((i: { coefficient: number }) => i.coefficient)).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    expect(recipe.ingredients.map((i: { coefficient: number }) => i.coefficient)).toEqual([
+      1 / 3,
+      1 / 3,
+      1 / 3,
+    ]);
     expect(recipe.outputs.map((o: { path: string }) => o.path)).toEqual([outOnnx, outSt]);
     expect(recipe.outputs[0].sha256).toBe(await soup.sha256());
     expect(fs.readdirSync(path.join(dir, 'soups')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -166,8 +188,18 @@ describe('uniform soup written as .onnx and .safetensors', () => {
     const parts = families[0]!.members.map((ingredient) => ({ ingredient, coefficient: 1 / 3 }));
     const { weights: acc, scale } = await averageIngredients(families[0]!, parts);
     const out = path.join(dir, 'soups', 'external.onnx');
-    const written = await writeSoup({ family: families[0]!, weights: acc, scale, outputs: [out], externalData: true, recipe: { method: 'uniform', params: {}, ingredients: [] } });
-    expect(written.outputs[0]!.files.map((f) => path.basename(f))).toEqual(['external.onnx', 'external.onnx.data']);
+    const written = await writeSoup({
+      family: families[0]!,
+      weights: acc,
+      scale,
+      outputs: [out],
+      externalData: true,
+      recipe: { method: 'uniform', params: {}, ingredients: [] },
+    });
+    expect(written.outputs[0]!.files.map((f) => path.basename(f))).toEqual([
+      'external.onnx',
+      'external.onnx.data',
+    ]);
     expect(fs.statSync(out).size).toBeLessThan(1000);
     const session = await ort.InferenceSession.create(out);
     const y = (await session.run({ x: new ort.Tensor('float32', X, [2, 4]) })).y!.data as Float32Array;
@@ -182,7 +214,9 @@ describe('uniform soup written as .onnx and .safetensors', () => {
     const file = writeMlp(path.join(dir, 'nan', 'model.onnx'), bad);
     const ing = openIngredient(file);
     const { families } = await groupFamilies([ing]);
-    const err = await averageIngredients(families[0]!, [{ ingredient: ing, coefficient: 1 }]).catch((e: unknown) => e);
+    const err = await averageIngredients(families[0]!, [{ ingredient: ing, coefficient: 1 }]).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TureenError);
     expect((err as TureenError).message).toContain(file);
     expect((err as TureenError).message).toContain('"fc2.bias"');

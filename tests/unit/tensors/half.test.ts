@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HALF_TO_FLOAT, bfloat16BitsToFloat, floatToBfloat16Bits, floatToHalfBits } from '../../../src-main/core/tensors/half.js';
+import {
+  HALF_TO_FLOAT,
+  bfloat16BitsToFloat,
+  floatToBfloat16Bits,
+  floatToHalfBits,
+} from '../../../src-main/core/tensors/half.js';
 import { addScaled, toFloat64, writeScaled } from '../../../src-main/core/tensors/kernels.js';
 
 /** float16 decoded from its bit string, the IEEE way (independent of the table). */
@@ -16,7 +21,11 @@ function decodeHalf(bits: number): number {
 const toF32 = (x: number) => Math.fround(x);
 
 /** Nearest of two candidates, ties to the even bit pattern. */
-function nearest(x: number, lo: { bits: number; value: number }, hi: { bits: number; value: number }): number {
+function nearest(
+  x: number,
+  lo: { bits: number; value: number },
+  hi: { bits: number; value: number },
+): number {
   const dl = Math.abs(x - lo.value);
   const dh = Math.abs(x - hi.value);
   if (dl < dh) return lo.bits;
@@ -37,7 +46,11 @@ describe('float16', () => {
     const wrong: number[] = [];
     for (let h = 0; h < 65536; h++) {
       const expected = decodeHalf(h);
-      if (!Object.is(HALF_TO_FLOAT[h], expected) && !(Number.isNaN(expected) && Number.isNaN(HALF_TO_FLOAT[h]))) wrong.push(h);
+      if (
+        !Object.is(HALF_TO_FLOAT[h], expected) &&
+        !(Number.isNaN(expected) && Number.isNaN(HALF_TO_FLOAT[h]))
+      )
+        wrong.push(h);
     }
     expect(wrong).toEqual([]);
   });
@@ -58,7 +71,8 @@ describe('float16', () => {
       const ax = Math.abs(x);
       const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
       let expected: number;
-      if (ax >= 65520) expected = 0x7c00; // beyond the largest half + half an ulp: infinity
+      if (ax >= 65520)
+        expected = 0x7c00; // beyond the largest half + half an ulp: infinity
       else {
         let lo = 0;
         let hi = positives.length - 1;
@@ -93,7 +107,9 @@ describe('bfloat16', () => {
     const wrong: number[] = [];
     for (let b = 0; b < 65536; b++) {
       const v = bfloat16BitsToFloat(b);
-      const ok = Number.isNaN(v) ? Number.isNaN(bfloat16BitsToFloat(floatToBfloat16Bits(v))) : floatToBfloat16Bits(v) === b;
+      const ok = Number.isNaN(v)
+        ? Number.isNaN(bfloat16BitsToFloat(floatToBfloat16Bits(v)))
+        : floatToBfloat16Bits(v) === b;
       if (!ok) wrong.push(b);
     }
     expect(wrong).toEqual([]);
@@ -112,7 +128,11 @@ describe('bfloat16', () => {
       const lo = buf.getFloat32(0);
       buf.setUint32(0, ((loBits + 1) << 16) >>> 0);
       const hi = buf.getFloat32(0);
-      const expected = nearest(Math.abs(x), { bits: loBits, value: Math.abs(lo) }, { bits: loBits + 1, value: Math.abs(hi) });
+      const expected = nearest(
+        Math.abs(x),
+        { bits: loBits, value: Math.abs(lo) },
+        { bits: loBits + 1, value: Math.abs(hi) },
+      );
       expect(floatToBfloat16Bits(x), `bits ${bits.toString(16)}`).toBe(expected & 0xffff);
     }
   });
@@ -130,9 +150,16 @@ describe('averaging kernels', () => {
     addScaled(acc, 0, new Uint8Array(bhalves.buffer), 'bf16', 0.25);
     addScaled(acc, 0, new Uint8Array(Float32Array.from(values).buffer), 'f32', 2);
     const probe = addScaled(acc, 0, new Uint8Array(Float64Array.from(values).buffer), 'f64', -1);
-    expect(probe).toBeCloseTo(values.reduce((a, b) => a + b, 0), 9);
+    expect(probe).toBeCloseTo(
+      values.reduce((a, b) => a + b, 0),
+      9,
+    );
     for (let i = 0; i < n; i++) {
-      const reference = 0.5 * decodeHalf(halves[i]!) + 0.25 * bfloat16BitsToFloat(bhalves[i]!) + 2 * toF32(values[i]!) - values[i]!;
+      const reference =
+        0.5 * decodeHalf(halves[i]!) +
+        0.25 * bfloat16BitsToFloat(bhalves[i]!) +
+        2 * toF32(values[i]!) -
+        values[i]!;
       expect(acc[i]).toBeCloseTo(reference, 12);
     }
     const out = new Uint8Array(n * 2);
@@ -143,7 +170,11 @@ describe('averaging kernels', () => {
 
   it('reports non-finite values through the probe', () => {
     const acc = new Float32Array(3);
-    expect(addScaled(acc, 0, new Uint8Array(Float32Array.from([1, Infinity, 2]).buffer), 'f32', 1)).toBe(Infinity);
-    expect(addScaled(acc, 0, new Uint8Array(Uint16Array.from([0x3c00, 0x7e00, 0]).buffer), 'f16', 1)).toBeNaN();
+    expect(addScaled(acc, 0, new Uint8Array(Float32Array.from([1, Infinity, 2]).buffer), 'f32', 1)).toBe(
+      Infinity,
+    );
+    expect(
+      addScaled(acc, 0, new Uint8Array(Uint16Array.from([0x3c00, 0x7e00, 0]).buffer), 'f16', 1),
+    ).toBeNaN();
   });
 });

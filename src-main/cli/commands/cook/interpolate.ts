@@ -11,11 +11,18 @@ export const interpolateVerb: CookVerb = {
   options: { ...weightOptions, alpha: { type: 'string' } },
   async run(args, ctx) {
     if (args.positionals.length !== 2) {
-      throw new TureenError('bad_request', `cook interpolate needs exactly two checkpoints A and B, got ${args.positionals.length}`);
+      throw new TureenError(
+        'bad_request',
+        `cook interpolate needs exactly two checkpoints A and B, got ${args.positionals.length}`,
+      );
     }
     const text = stringOption(args, 'alpha');
     const alpha = text === undefined ? NaN : Number(text);
-    if (!Number.isFinite(alpha)) throw new TureenError('bad_request', `--alpha must be a number (θ = (1 − α)·A + α·B), got ${text ?? 'nothing'}`);
+    if (!Number.isFinite(alpha))
+      throw new TureenError(
+        'bad_request',
+        `--alpha must be a number (θ = (1 − α)·A + α·B), got ${text ?? 'nothing'}`,
+      );
     return cookWeightsCli(ctx, {
       method: 'interpolate',
       ingredients: args.positionals.map((p) => path.resolve(p)),

@@ -26,7 +26,11 @@ export const replayVerb: CookVerb = {
     });
     const output = cookOutput(result, { replayed: recipe, reproduced: result.reproduced });
     const same = result.reproduced.map((r) =>
-      r.same === null ? `${r.path}: no recorded hash to compare` : r.same ? `${r.path}: identical to the recorded soup` : `${r.path}: differs from the recorded soup (sha256 ${r.sha256.slice(0, 12)}… vs ${r.recorded!.slice(0, 12)}…)`,
+      r.same === null
+        ? `${r.path}: no recorded hash to compare`
+        : r.same
+          ? `${r.path}: identical to the recorded soup`
+          : `${r.path}: differs from the recorded soup (sha256 ${r.sha256.slice(0, 12)}… vs ${r.recorded!.slice(0, 12)}…)`,
     );
     return { json: output.json, human: [output.human, ...same].join('\n') };
   },

@@ -44,14 +44,20 @@ export function cookOutput(result: Result, extra: Record<string, unknown> = {}):
   const lines = [
     `${result.recipe.method} soup of ${result.recipe.ingredients.length} checkpoint(s):`,
     ...result.recipe.ingredients.map((i) => `  ${i.coefficient.toPrecision(6).padStart(10)} × ${i.path}`),
-    ...result.outputs.map((o) => `wrote ${o.path} (${(o.bytes / 1e6).toFixed(1)} MB, sha256 ${o.sha256.slice(0, 12)}…)`),
+    ...result.outputs.map(
+      (o) => `wrote ${o.path} (${(o.bytes / 1e6).toFixed(1)} MB, sha256 ${o.sha256.slice(0, 12)}…)`,
+    ),
     ...result.recipeFiles.map((f) => `recipe ${f}`),
     ...result.warnings.map((w) => `warning: ${w}`),
   ];
   return {
     json: {
       schema: 'tureen/cook@1',
-      recipe: { method: result.recipe.method, params: result.recipe.params, ingredients: result.recipe.ingredients },
+      recipe: {
+        method: result.recipe.method,
+        params: result.recipe.params,
+        ingredients: result.recipe.ingredients,
+      },
       outputs: result.outputs.map((o) => o.path),
       files: result.outputs,
       recipes: result.recipeFiles,
@@ -62,7 +68,10 @@ export function cookOutput(result: Result, extra: Record<string, unknown> = {}):
   };
 }
 
-export async function cookWeightsCli(ctx: CliContext, request: Record<string, unknown>): Promise<CommandOutput> {
+export async function cookWeightsCli(
+  ctx: CliContext,
+  request: Record<string, unknown>,
+): Promise<CommandOutput> {
   const result = await runJob<Result>(ctx, 'checkpoints:cook', request);
   for (const w of result.warnings) ctx.note(`warning: ${w}`);
   return cookOutput(result);
@@ -74,7 +83,12 @@ export const uniformVerb: CookVerb = {
   help: `  tureen cook uniform <file-or-dir>... --out PATH [--dtype f32|f16|bf16] [--json]\n${WEIGHT_OPTIONS_HELP}`,
   options: weightOptions,
   async run(args: ParsedArgs, ctx: CliContext) {
-    if (args.positionals.length === 0) throw new TureenError('bad_request', 'cook uniform needs checkpoint files or folders');
-    return cookWeightsCli(ctx, { method: 'uniform', ingredients: args.positionals.map((p) => path.resolve(p)), ...weightRequest(args) });
+    if (args.positionals.length === 0)
+      throw new TureenError('bad_request', 'cook uniform needs checkpoint files or folders');
+    return cookWeightsCli(ctx, {
+      method: 'uniform',
+      ingredients: args.positionals.map((p) => path.resolve(p)),
+      ...weightRequest(args),
+    });
   },
 };
