@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectProviders } from '../../../src-main/core/inference/providers.js';
+import { Kitchen } from '../../../src-main/core/kitchen.js';
+import { ensureHostBuilt, fixtureDir } from './build-host.js';
+
+const kitchenDir = path.join(fixtureDir, 'kitchen');
+const data = (name: string) => path.join(kitchenDir, 'data', `${name}.safetensors`);
+const model = (run: string) => path.join(kitchenDir, 'sweep', run, 'model.onnx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-eval-services-'));
+let kitchen: Kitchen;
+
+beforeAll(() => {
+  ensureHostBuilt();
+  kitchen = new Kitchen({ transport: 'cli', dataDir: tmp, demoKitchen: null });
+});
+afterAll(() => {
+  kitchen.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('evalsets channels', () => {
+  it('lists the sets of a folder with roles; a role set in the app wins and can be cleared', async () => {
+    const listed = await kitchen.call('evalsets:list', { folder: kitchenDir });
+    expect(listed.evalsets.map((s) => [s.name, s.role, s.roleSource])).toEqual([
+      ['holdout', 'holdout', 'file'],
+      ['shift-noise', 'shift', 'file'],
+      ['shift-subset', 'shift', 'file'],
+      ['test', 'id', 'file'],
+    ]);
+    expect(listed.leakage).toEqual([]);
+    const changed = await kitchen.call('evalsets:setRole', { path: data('test'), role: 'shift' });
+    expect([changed.role, changed.roleSource]).toEqual(['shift', 'app']);
+    const cleared = await kitchen.call('evalsets:setRole', { path: data('test'), role: null });
+    expect([cleared.role, cleared.roleSource]).toEqual(['id', 'file']);
+    const inspected = await kitchen.call('evalsets:inspect', { path: data('holdout') });
+    expect(inspected.labelHistogram.reduce((a, b) => a + b, 0)).toBe(400);
+  });
+  it('rejects a bad request at the boundary', async () => {
+    await expect(
+      kitchen.invoke('evalsets:setRole', { path: data('test'), role: 'train' }),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+  });
+});
+
+describe('evaluations channels', () => {
+  it('runs a job, stores provenance, answers the matrix, significance and cache size', async () => {
+    const { jobId } = await kitchen.call('evaluations:run', {
+      models: [model('run-01'), model('run-03')],
+      evalsets: [data('test')],
+      threads: 1,
+      batchSize: 100,
+    });
+    const job = await kitchen.jobs.wait(jobId);
+    expect(job.state).toBe('done');
+    const matrix = await kitchen.call('evaluations:matrix', { evalsets: [data('test')] });
+    expect(matrix.evaluations).toHaveLength(2);
+    for (const e of matrix.evaluations) {
+      expect(e.provider).toBe('cpu');
+      expect(e.batchSize).toBe(100);
+      expect(e.threads).toBe(1);
+      expect(e.ortVersion).toMatch(/^\d+\.\d+\.\d+/);
+      expect(e.durationMs).toBeGreaterThan(0);
+    }
+    const sig = await kitchen.call('evaluations:significance', {
+      modelA: model('run-01'),
+      modelB: model('run-03'),
+      evalset: data('test'),
+    });
+    expect(sig.n).toBe(500);
+    expect(sig.top1A.value).toBeCloseTo(
+      matrix.evaluations.find((e) => e.model.path === model('run-01'))!.top1,
+      12,
+    );
+    expect(sig.top1A.low).toBeLessThan(sig.top1A.value);
+    expect(sig.p).toBeGreaterThan(0);
+    const usage = await kitchen.call('evaluations:cacheUsage', {});
+    expect(usage.files).toBe(2);
+    const pruned = await kitchen.call('evaluations:pruneCache', { maxBytes: 0 });
+    expect(pruned.usage.bytes).toBe(0);
+  });
+  it('a cancelled job ends in state cancelled', async () => {
+    const { jobId } = await kitchen.call('compare:run', {
+      folders: [kitchenDir],
+      batchSize: 1,
+      learnedBudget: 0,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await kitchen.call('jobs:cancel', { jobId })).cancelled).toBe(true);
+    const job = await kitchen.jobs.wait(jobId);
+    expect(job.state).toBe('cancelled');
+  });
+  it('an unavailable provider is refused with the reason', async () => {
+    const missing = detectProviders().find((p) => !p.available);
+    if (!missing) return; // every provider of this platform is installed here
+    await expect(
+      kitchen.invoke('evaluations:run', {
+        models: [model('run-01')],
+        evalsets: [data('test')],
+        provider: missing.name,
+      }),
+    ).rejects.toMatchObject({ code: 'not_supported', message: expect.stringContaining(missing.reason!) });
+  });
+});
