@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, dialog } from 'electron';
+import { app, dialog, utilityProcess } from 'electron';
 import type { BrowserWindow } from 'electron';
+import { setHostSpawner } from '../core/inference/engine.js';
+import { utilityProcessSpawner } from '../core/inference/spawner.js';
 import { Kitchen } from '../core/kitchen.js';
 import { wireIpc } from './ipc.js';
 import { installMenu } from './menu.js';
@@ -29,6 +31,12 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(
     async () => {
       try {
+        // ONNX Runtime blocks the thread that runs it: inference lives in a utility process, never here.
+        setHostSpawner(
+          utilityProcessSpawner((entry) =>
+            utilityProcess.fork(entry, [], { serviceName: 'Tureen inference' }),
+          ),
+        );
         window = createMainWindow(outDir);
         kitchen = new Kitchen({
           transport: 'electron',
