@@ -118,18 +118,23 @@ export const LOGIT_CLAMP = 1e-4;
 
 const clampProbability = (p: number) => Math.min(1 - LOGIT_CLAMP, Math.max(LOGIT_CLAMP, p));
 
-/** Percent values people read on logit axes (WiSE-FT's plots use such ticks). */
-const LOGIT_TICK_CANDIDATES = [
+/** Percent values people read on logit axes (WiSE-FT's plots use such ticks); the finer list serves narrow domains. */
+const LOGIT_TICKS_COARSE = [
+  0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999,
+];
+const LOGIT_TICKS_FINE = [
   0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65,
   0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999,
 ];
 
 /**
- * Ticks for a logit axis over [lo, hi]: the candidates inside the domain, thinned to at most `count` by
+ * Ticks for a logit axis over [lo, hi]: round percentages inside the domain, thinned to at most `count` by
  * keeping those spaced evenly in logit space; a narrow domain falls back to linear ticks.
  */
 export function logitTicks(lo: number, hi: number, count = 5): number[] {
-  const inside = LOGIT_TICK_CANDIDATES.filter((t) => t >= lo - 1e-12 && t <= hi + 1e-12);
+  const within = (list: number[]) => list.filter((t) => t >= lo - 1e-12 && t <= hi + 1e-12);
+  const coarse = within(LOGIT_TICKS_COARSE);
+  const inside = coarse.length >= 3 ? coarse : within(LOGIT_TICKS_FINE);
   if (inside.length < 2) return niceTicks(lo, hi, count);
   if (inside.length <= count) return inside;
   const l0 = logit(clampProbability(lo));

@@ -148,3 +148,10 @@ describe('logit scale', () => {
     expect(s.format(0.995)).toBe('99.5');
   });
 });
+
+describe('logit ticks on a typical accuracy range', () => {
+  it('prefers round tens over 5s', () => {
+    const ticks = logitTicks(0.1, 0.78, 5);
+    for (const t of ticks) expect(Math.round(t * 1000) % 100).toBe(0);
+  });
+});
