@@ -5,7 +5,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TureenError } from '../../../src-main/common/errors.js';
-import { groupFamilies, openIngredient } from '../../../src-main/core/checkpoints/index.js';
+import { averageIngredients, groupFamilies, openIngredient } from '../../../src-main/core/checkpoints/index.js';
 import { floatTensor, node, randomMlp, seededRandom, writeMlp } from './build-onnx.js';
 import { f32, i64, safetensorsBytes, writeSafetensors } from './build-safetensors.js';
 
@@ -269,6 +269,28 @@ describe('families', () => {
     expect(byPath.get(shape)!.message).toContain('"a.weight" [3, 2] vs [2, 2]');
     expect(byPath.get(missing)!.details[0]!.kind).toBe('missing_tensors');
     expect(byPath.get(missing)!.message).toContain('"a.bias"');
+  });
+});
+
+describe('integer tensors', () => {
+  it('are copied when identical and refused when they differ, naming the tensor and both files', async () => {
+    const folder = path.join(dir, 'ints');
+    const sd = (step: bigint) => ({ w: f32([1, 2], [2]), 'bn.num_batches_tracked': i64([step], [1]) });
+    const a = openIngredient(writeSafetensors(path.join(folder, 'a', 'model.safetensors'), sd(7n)));
+    const b = openIngredient(writeSafetensors(path.join(folder, 'b', 'model.safetensors'), sd(7n)));
+    const c = openIngredient(writeSafetensors(path.join(folder, 'c', 'model.safetensors'), sd(9n)));
+    const same = await groupFamilies([a, b]);
+    const parts = same.families[0]!.members.map((ingredient) => ({ ingredient, coefficient: 0.5 }));
+    await expect(averageIngredients(same.families[0]!, parts)).resolves.toBeDefined();
+    const differ = await groupFamilies([a, c]);
+    const error = await averageIngredients(
+      differ.families[0]!,
+      differ.families[0]!.members.map((ingredient) => ({ ingredient, coefficient: 0.5 })),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TureenError);
+    expect((error as TureenError).code).toBe('family_mismatch');
+    expect((error as TureenError).message).toContain('"bn.num_batches_tracked"');
+    expect((error as TureenError).message).toContain(c.path);
   });
 });
 
