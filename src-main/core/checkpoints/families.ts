@@ -165,7 +165,7 @@ export function compareIngredients(item: IngredientSummary, reference: Ingredien
 }
 
 function commonFolder(paths: readonly string[]): string {
-  if (paths.length === 1) return path.basename(paths[0]!);
+  if (paths.length === 1) return `${path.basename(path.dirname(paths[0]!))}/${path.basename(paths[0]!)}`;
   let dir = path.dirname(paths[0]!);
   while (!paths.every((p) => p.startsWith(dir + path.sep))) {
     const parent = path.dirname(dir);

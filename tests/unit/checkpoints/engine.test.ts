@@ -17,6 +17,7 @@ import {
 import { TureenError } from '../../../src-main/common/errors.js';
 import type { MlpWeights } from './build-onnx.js';
 import { mlpReference, randomMlp, writeMlp } from './build-onnx.js';
+import { f32, writeSafetensors } from './build-safetensors.js';
 
 let dir: string;
 const weights: MlpWeights[] = [randomMlp(1), randomMlp(2), randomMlp(3)];
@@ -127,6 +128,55 @@ describe('family graph with external weights in onnxruntime', () => {
       b2: weights[0]!.b2.map((v, j) => (v + weights[1]!.b2[j]!) / 2),
     };
     const reference = mlpReference(mean, X);
+    for (let k = 0; k < reference.length; k++) expect(logits[k]!).toBeCloseTo(reference[k]!, 5);
+  });
+});
+
+describe('safetensors state dicts bound to graph.onnx', () => {
+  it('evaluate through the family graph like the float64 reference of their own weights', async () => {
+    const folder = path.join(dir, 'bound');
+    writeMlp(path.join(folder, 'graph.onnx'), randomMlp(77), { storage: 'external' });
+    const files = weights.slice(0, 2).map((w, i) =>
+      writeSafetensors(path.join(folder, `run${i}`, 'model.safetensors'), {
+        'fc1.weight': f32(w.w1, [4, 8]),
+        'fc1.bias': f32(w.b1, [8]),
+        'fc2.weight': f32(w.w2, [8, 3]),
+        'fc2.bias': f32(w.b2, [3]),
+        'head.extra': f32([1, 2], [2]),
+      }),
+    );
+    const ingredients = files.map((f) => openIngredient(f));
+    expect(ingredients[0]!.graphPath).toBe(path.join(folder, 'graph.onnx'));
+    expect(ingredients[0]!.unmatched).toEqual({ notInGraph: ['head.extra'], notInCheckpoint: ['out_shape'] });
+    const { families } = await groupFamilies(ingredients);
+    expect(families[0]!.warnings.map((w) => w.code)).toEqual(['unmatched_names']);
+    const graph = await familyGraph(families[0]!);
+    expect(graph.layout.map((e) => e.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    for (const [i, ing] of ingredients.entries()) {
+      const acc = new WeightAccumulator(graph.weightLayout);
+      await acc.addScaled(ing, 1);
+      const logits = await run(graph.graphBytes, { path: graph.externalDataPath, data: acc.toBuffer() });
+      const reference = mlpReference(weights[i]!, X);
+      for (let k = 0; k < reference.length; k++) expect(logits[k]!).toBeCloseTo(reference[k]!, 5);
+    }
+  });
+
+  it("keep graph initializers the state dict lacks (even in the graph's external data), not averaged", async () => {
+    const folder = path.join(dir, 'partial');
+    const graphWeights = randomMlp(78);
+    writeMlp(path.join(folder, 'graph.onnx'), graphWeights, { storage: 'external' });
+    const w = weights[2]!;
+    const file = writeSafetensors(path.join(folder, 'run', 'model.safetensors'), {
+      'fc1.weight': f32(w.w1, [4, 8]),
+      'fc1.bias': f32(w.b1, [8]),
+      'fc2.weight': f32(w.w2, [8, 3]),
+    });
+    const { families } = await groupFamilies([openIngredient(file)]);
+    const graph = await familyGraph(families[0]!);
+    const acc = new WeightAccumulator(graph.weightLayout);
+    await acc.addScaled(families[0]!.members[0]!, 1);
+    const logits = await run(graph.graphBytes, { path: graph.externalDataPath, data: acc.toBuffer() });
+    const reference = mlpReference({ ...w, b2: graphWeights.b2 }, X);
     for (let k = 0; k < reference.length; k++) expect(logits[k]!).toBeCloseTo(reference[k]!, 5);
   });
 });
