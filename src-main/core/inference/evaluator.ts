@@ -43,6 +43,15 @@ export class Evaluator {
     readonly cache: LogitsCache,
   ) {}
 
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `work` after every earlier exclusive section has settled (the host runs one request at a time anyway). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   async evaluate(model: EvalModel, set: EvalSet, options: EvalOptions): Promise<EvalOutcome> {
     const ortVersion = await this.host.ortVersion();
     const key = { modelHash: model.hash, evalsetHash: set.hash, provider: options.provider, ortVersion };
@@ -66,17 +75,28 @@ export class Evaluator {
         cached: true,
       };
     }
-    const loaded = await this.host.load(model.hash, await model.source(), options.provider, options.threads);
-    const output = loaded.outputs[0];
-    const last = output?.shape[output.shape.length - 1];
-    validateEvalSet(
-      set,
-      { inputs: loaded.inputs, classes: typeof last === 'number' && last > 0 ? last : null },
-      model.label,
-    );
-    const run = await this.host.evaluate(model.hash, { file: set.file, hash: set.hash }, options.batchSize, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    const source = await model.source();
+    // Load and run as one step: another job's loads in between could evict this session.
+    const { loaded, run } = await this.exclusive(async () => {
+      if (options.signal?.aborted) throw new TureenError('cancelled', 'evaluation cancelled');
+      const loaded = await this.host.load(model.hash, source, options.provider, options.threads);
+      const output = loaded.outputs[0];
+      const last = output?.shape[output.shape.length - 1];
+      validateEvalSet(
+        set,
+        { inputs: loaded.inputs, classes: typeof last === 'number' && last > 0 ? last : null },
+        model.label,
+      );
+      const run = await this.host.evaluate(
+        model.hash,
+        { file: set.file, hash: set.hash },
+        options.batchSize,
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        },
+      );
+      return { loaded, run };
     });
     const logits: Logits = { n: run.n, classes: run.classes, data: run.logits };
     const problems = labelProblems(set, run.classes);

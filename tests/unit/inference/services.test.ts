@@ -81,6 +81,28 @@ describe('evaluations channels', () => {
     const pruned = await kitchen.call('evaluations:pruneCache', { maxBytes: 0 });
     expect(pruned.usage.bytes).toBe(0);
   });
+  it("concurrent jobs share the host without evicting one another's sessions", async () => {
+    const runs = ['run-00', 'run-02', 'run-04', 'run-05'];
+    const started = await Promise.all([
+      kitchen.call('evaluations:run', {
+        models: runs.map(model),
+        evalsets: [data('shift-noise')],
+        batchSize: 50,
+      }),
+      kitchen.call('evaluations:run', {
+        models: [...runs].reverse().map(model),
+        evalsets: [data('holdout')],
+        batchSize: 50,
+      }),
+      kitchen.call('recipes:cook', {
+        method: 'uniform',
+        ingredients: runs.map(model),
+        evals: [data('holdout')],
+      }),
+    ]);
+    const jobs = await Promise.all(started.map((s) => kitchen.jobs.wait(s.jobId)));
+    expect(jobs.map((j) => [j.state, j.error])).toEqual(jobs.map(() => ['done', null]));
+  });
   it('a cancelled job ends in state cancelled', async () => {
     const { jobId } = await kitchen.call('compare:run', {
       folders: [kitchenDir],
