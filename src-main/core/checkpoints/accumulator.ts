@@ -80,6 +80,11 @@ export class WeightAccumulator {
     return this.values.length;
   }
 
+  /** whether the layout holds this tensor */
+  has(name: string): boolean {
+    return this.slots.has(name);
+  }
+
   private slot(name: string): Slot {
     const slot = this.slots.get(name);
     if (!slot) throw new TureenError('internal', `no tensor "${name}" in this accumulator`);

@@ -200,6 +200,16 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
   const source = options.family.members[0] ?? options.family.base;
   if (!source) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
   const scale = options.scale ?? 1;
+  const absent = options.family.tensors
+    .filter((t) => t.isFloat && !options.weights.has(t.name))
+    .map((t) => t.name);
+  if (absent.length) {
+    throw new TureenError(
+      'bad_request',
+      `${out}: the soup's weights lack ${absent.length} float tensor(s) of the checkpoints (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}), so a .safetensors soup would be incomplete; write .onnx, or accumulate over weightLayout(family.tensors)`,
+      { tensors: absent },
+    );
+  }
   const integers = new Map<string, Uint8Array>();
   for (const t of options.family.tensors)
     if (!t.isFloat) integers.set(t.name, await source.readTensorBytes(t.name));
