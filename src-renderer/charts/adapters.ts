@@ -19,6 +19,18 @@ import type {
 type Table = z.output<typeof CompareTable>;
 type RecipeData = z.output<typeof Recipe>;
 
+const isAbsolute = (p: string) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+
+/**
+ * A checkpoint's display name, the same whether the API gave it relative to the comparison's folder or as
+ * an absolute path: resolve it in `roots[0]`, then name it relative to the kitchen (checkpointName).
+ */
+export function nameIn(roots: readonly string[], file: string): string {
+  const folder = roots[0];
+  const full = isAbsolute(file) || !folder ? file : `${folder.replace(/[\\/]+$/, '')}/${file}`;
+  return checkpointName(full, roots);
+}
+
 const KIND_OF_ROW: Record<string, ModelKind | null> = {
   ingredient: 'ingredient',
   base: 'base',
@@ -53,7 +65,7 @@ export function modelScores(table: Table): ModelScore[] {
       key: `${row.kind}:${index}`,
       label:
         kind === 'ingredient' || kind === 'base'
-          ? checkpointName(row.ingredients[0] ?? row.label, table.folders)
+          ? nameIn(table.folders, row.ingredients[0] ?? row.label)
           : row.label,
       kind,
       id: idSet ? (row.metrics[idSet.name]?.top1 ?? null) : null,
@@ -69,7 +81,7 @@ export function modelScores(table: Table): ModelScore[] {
 export function greedySteps(recipe: RecipeData, roots: readonly string[] = []): GreedyStep[] {
   return (recipe.steps ?? []).map((s) => ({
     step: s.step,
-    candidate: checkpointName(s.candidate, roots),
+    candidate: nameIn(roots, s.candidate),
     heldout: s.holdout_top1,
     accepted: s.accepted,
   }));
@@ -107,7 +119,7 @@ export function interpolationPoints(recipe: RecipeData): InterpolationPoint[] {
 export function learnedCoefficients(recipe: RecipeData, roots: readonly string[] = []): Coefficient[] {
   const values = recipe.coefficients ?? recipe.ingredients.map((i) => i.coefficient);
   return recipe.ingredients.map((ingredient, i) => ({
-    label: checkpointName(ingredient.path, roots),
+    label: nameIn(roots, ingredient.path),
     value: values[i] ?? 0,
   }));
 }

@@ -6,6 +6,7 @@ import {
   greedySteps,
   interpolationPoints,
   modelScores,
+  nameIn,
 } from '../../../src-renderer/charts/adapters.js';
 
 const metrics = (top1: number) => ({
@@ -143,5 +144,13 @@ describe('greedy and interpolation data', () => {
       { step: 0, candidate: 'runs/b', heldout: 0.8, accepted: true },
     ]);
     expect(interpolationPoints(recipe)).toEqual([{ alpha: 0.5, sets: { test: 0.6 } }]);
+  });
+});
+
+describe('checkpoint names', () => {
+  it('are the same for a path relative to the folder and for the absolute path', () => {
+    expect(nameIn(['/k'], 'sweep/run-00/model.onnx')).toBe('sweep/run-00');
+    expect(nameIn(['/k'], '/k/sweep/run-00/model.onnx')).toBe('sweep/run-00');
+    expect(nameIn(['/k/'], 'base.onnx')).toBe('base.onnx');
   });
 });
