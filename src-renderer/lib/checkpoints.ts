@@ -50,15 +50,16 @@ export function checkpointRows(
   evaluations: readonly Evaluation[],
   columns: readonly ScoreColumn[],
 ): CheckpointRow[] {
+  const names = familyNames(families);
   const familyOf = new Map<string, string>();
   const duplicateOf = new Map<string, string>();
   for (const family of families) {
     for (const member of [...family.members, ...(family.base ? [family.base] : [])])
-      familyOf.set(member, family.label);
+      familyOf.set(member, names.get(family.id)!);
     for (const d of family.duplicates) {
       for (const dup of d.duplicates) {
         duplicateOf.set(dup, d.kept);
-        familyOf.set(dup, family.label);
+        familyOf.set(dup, names.get(family.id)!);
       }
     }
   }
@@ -78,9 +79,7 @@ export function checkpointRows(
       name: displayName(c.relativePath),
       path: c.path,
       format: c.format ?? 'unreadable',
-      family: c.familyId
-        ? (familyOf.get(c.path) ?? families.find((f) => f.id === c.familyId)?.label ?? c.familyId)
-        : null,
+      family: c.familyId ? (familyOf.get(c.path) ?? names.get(c.familyId) ?? c.familyId) : null,
       hyperparameters: c.hyperparameters,
       params: c.error ? null : c.params,
       bytes: c.bytes,
@@ -96,4 +95,22 @@ export function checkpointRows(
 /** "sweep/run-01_lr=1e-4/model.onnx" → "sweep/run-01_lr=1e-4": the run folder names the checkpoint. */
 export function displayName(relativePath: string): string {
   return relativePath.replace(/\/model\.(onnx|safetensors)$/i, '');
+}
+
+/** A name per family: its folder label, numbered when several families share one folder. */
+export function familyNames(families: readonly Pick<Family, 'id' | 'label'>[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const f of families) count.set(f.label, (count.get(f.label) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const out = new Map<string, string>();
+  for (const f of families) {
+    if ((count.get(f.label) ?? 0) < 2) {
+      out.set(f.id, f.label);
+      continue;
+    }
+    const k = (seen.get(f.label) ?? 0) + 1;
+    seen.set(f.label, k);
+    out.set(f.id, `${f.label} #${k}`);
+  }
+  return out;
 }
