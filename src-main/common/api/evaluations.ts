@@ -79,6 +79,11 @@ export const evaluationsApi = {
     z.object({}),
     CacheUsage,
   ),
+  'evaluations:setCacheDir': channel(
+    'Keep cached logits in another folder (null: the default <data dir>/cache/logits); the old folder is left as it is',
+    z.object({ dir: z.string().min(1).nullable() }),
+    CacheUsage,
+  ),
   'evaluations:pruneCache': channel(
     'Delete least recently used cached logits until the cache holds at most maxBytes',
     z.object({ maxBytes: z.number().int().nonnegative() }),

@@ -1,9 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
 import type { JobContext } from '../jobs.js';
 import type { TureenPaths } from '../paths.js';
-import { getSetting } from '../store/database.js';
+import { getSetting, setSetting } from '../store/database.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { Evaluation, ModelIdentity } from './evaluation-store.js';
 import { saveEvaluation } from './evaluation-store.js';
@@ -61,6 +62,15 @@ export class EvaluationEngine {
       getSetting(ctx.db, CACHE_DIR_SETTING) ?? path.join(ctx.paths.cacheDir, 'logits'),
     );
     this.evaluator = new Evaluator(this.host, this.cache);
+  }
+
+  /** Move the cache (null: back to the default) and remember the choice. */
+  setCacheDir(dir: string | null): void {
+    const target = dir ?? path.join(this.ctx.paths.cacheDir, 'logits');
+    fs.mkdirSync(target, { recursive: true });
+    if (dir === null) this.ctx.db.prepare('DELETE FROM settings WHERE key = ?').run(CACHE_DIR_SETTING);
+    else setSetting(this.ctx.db, CACHE_DIR_SETTING, dir);
+    this.cache.dir = target;
   }
 
   settings(request: {

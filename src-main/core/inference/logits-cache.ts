@@ -24,7 +24,8 @@ const MAGIC = 'TUREENLG';
  * classes) and float32 logits. Reads touch the file's mtime, so pruning removes the least recently used.
  */
 export class LogitsCache {
-  constructor(readonly dir: string) {}
+  /** where the files are; moving it (evaluations:setCacheDir) leaves the old folder as it is */
+  constructor(public dir: string) {}
 
   fileFor(key: LogitsKey): string {
     const id = createHash('sha256')

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import { loadEvalSet } from '../datasets/registry.js';
 import { engineFor } from '../inference/engine.js';
@@ -18,6 +19,7 @@ export function evaluationHandlers(
   | 'evaluations:matrix'
   | 'evaluations:significance'
   | 'evaluations:cacheUsage'
+  | 'evaluations:setCacheDir'
   | 'evaluations:pruneCache'
 > {
   return {
@@ -101,6 +103,11 @@ export function evaluationHandlers(
       };
     },
     'evaluations:cacheUsage': () => engineFor(ctx).cache.usage(),
+    'evaluations:setCacheDir': (req) => {
+      const engine = engineFor(ctx);
+      engine.setCacheDir(req.dir === null ? null : path.resolve(req.dir));
+      return engine.cache.usage();
+    },
     'evaluations:pruneCache': (req) => engineFor(ctx).cache.prune(req.maxBytes),
   };
 }

@@ -78,6 +78,10 @@ describe('evaluations channels', () => {
     expect(sig.p).toBeGreaterThan(0);
     const usage = await kitchen.call('evaluations:cacheUsage', {});
     expect(usage.files).toBe(2);
+    const moved = await kitchen.call('evaluations:setCacheDir', { dir: path.join(tmp, 'elsewhere') });
+    expect([moved.dir, moved.files]).toEqual([path.join(tmp, 'elsewhere'), 0]);
+    const back = await kitchen.call('evaluations:setCacheDir', { dir: null });
+    expect(back.files).toBe(2);
     const pruned = await kitchen.call('evaluations:pruneCache', { maxBytes: 0 });
     expect(pruned.usage.bytes).toBe(0);
   });
