@@ -190,7 +190,9 @@ export async function buildReportData(
       interpolationRecipeId = cooked.recipeId;
     } else {
       missing.push(
-        'No interpolation sweep yet: "Prepare report" interpolates from the base to the best single model.',
+        compare.rows.some((r) => r.kind === 'base')
+          ? 'No interpolation sweep yet: "Prepare report" interpolates from the base to the best single model.'
+          : 'No interpolation sweep: the kitchen has no base (pretrained) checkpoint; cook an interpolation between two models in Cook to add one.',
       );
     }
     const listed = await ingredientsOf(invoke, kitchen, compare);
