@@ -265,6 +265,23 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     expect(stored.id).toBe(table.id);
   });
 
+  it('mixes .onnx ingredients and safetensors state dicts bound to one graph.onnx (the demo layout)', async () => {
+    const mixed = path.join(fixtureDir, 'kitchen-mixed');
+    const result = await job<Cooked>('recipes:cook', {
+      method: 'greedy',
+      ingredients: [mixed],
+      evals: [data('test')],
+    });
+    const rename = (p: string) =>
+      p.replace(/^sweep-safetensors\/(run-0[45])\/model\.safetensors$/, 'sweep/$1/model.onnx');
+    expect(result.recipe.steps!.map((s) => [rename(s.candidate), s.holdout_correct, s.accepted])).toEqual(
+      expected.greedy.steps.map((s) => [s.candidate, s.holdout_correct, s.accepted]),
+    );
+    expect(result.recipe.steps![4]!.candidate).toBe('sweep-safetensors/run-04/model.safetensors');
+    for (const e of result.evaluations)
+      expectMetrics(e, expected.greedy.metrics[e.evalset.name]!, `mixed greedy on ${e.evalset.name}`);
+  });
+
   it('saves a stored recipe as an .onnx soup that evaluates like the soup did', async () => {
     const cooked = await job<Cooked>('recipes:cook', {
       method: 'greedy',
