@@ -1,4 +1,4 @@
-import type { CookResult } from './domain';
+import type { ApiCompareTable, CookResult, Evaluation } from './domain';
 
 /**
  * What the workbench views started in this window, kept across navigation: going to Compare and back to
@@ -18,6 +18,9 @@ export class WorkbenchSession {
   saveJobId = $state<string | null>(null);
   saved = $state<Array<{ path: string; sha256: string }>>([]);
   compareJobId = $state<string | null>(null);
+  /** last loaded data, shown at once when a view opens again while fresh data loads */
+  compareTable = $state<ApiCompareTable | null>(null);
+  evaluations = $state<Evaluation[]>([]);
 }
 
 export const session = new WorkbenchSession();

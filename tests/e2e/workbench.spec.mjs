@@ -168,6 +168,15 @@ describe(
         const csv = fs.readFileSync(await download.path(), 'utf8');
         assert.match(csv.split('\r\n')[0], /^model,kind,members,top1_/);
         assert.match(csv, /greedy_soup/);
+
+        const [json] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('button', { name: 'Export recipe JSON' }).click(),
+        ]);
+        const exported = JSON.parse(fs.readFileSync(await json.path(), 'utf8'));
+        const greedy = exported.recipes.find((r) => r.method === 'greedy');
+        assert.ok(greedy?.ingredients.length >= 1, 'the greedy recipe is exported with its ingredients');
+        assert.ok(greedy.steps.length >= 1);
       },
       LONG,
     );
