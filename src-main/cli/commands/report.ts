@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ReportData } from '../../common/api/reports.js';
 import { TureenError } from '../../common/errors.js';
 import { writeAll, writeFilesAtomically } from '../../core/checkpoints/atomic.js';
-import { renderReportPdf } from '../../core/reports/render-pdf.js';
+import { findChromium } from '../../core/reports/chromium.js';
+import { assertRendererBuilt, renderReportPdf } from '../../core/reports/render-pdf.js';
 import { runJob } from '../../core/reports/sources.js';
 import { rendererDir } from '../../core/services/reports.js';
 import { listKitchens, registerKitchen } from '../../core/services/kitchens.js';
@@ -68,6 +69,10 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
     }
     const folder = reportFolder(args.positionals);
     const target = path.resolve(out);
+    // Fail before any evaluation when the PDF could not be printed anyway.
+    const chromium = findChromium();
+    const staticDir = rendererDir();
+    assertRendererBuilt(staticDir);
 
     const kitchen = ctx.kitchen();
     let registered = listKitchens(kitchen.context).find((k) => k.path === folder);
@@ -85,9 +90,10 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
     ctx.note('rendering the PDF');
     const { pdf, pages, consoleErrors } = await renderReportPdf({
       invoke,
-      staticDir: rendererDir(),
+      staticDir,
       kitchenId: registered.id,
       paper,
+      chromium,
     });
     for (const line of consoleErrors) ctx.note(`report page: ${line}`);
     writeFilesAtomically([{ path: target, write: (fd) => writeAll(fd, pdf) }]);

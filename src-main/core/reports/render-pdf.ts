@@ -82,18 +82,23 @@ async function answer(route: Route, options: RenderOptions): Promise<void> {
   });
 }
 
+/** The PDF is printed from the built UI; say how to build it when it is not there. */
+export function assertRendererBuilt(staticDir: string): void {
+  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
+    throw new TureenError(
+      'not_found',
+      `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
+    );
+  }
+}
+
 /**
  * Renders the report view (#/report in print mode) in a headless system Chromium and prints it to a vector
  * PDF. No server socket is opened: Playwright's request routing serves the built renderer and answers the
  * page's read-only API calls in-process, so this works the same from the CLI and from serve mode.
  */
 export async function renderReportPdf(options: RenderOptions): Promise<RenderedPdf> {
-  if (!fs.existsSync(path.join(options.staticDir, 'index.html'))) {
-    throw new TureenError(
-      'not_found',
-      `the UI is not built (${options.staticDir}/index.html missing): run \`npm run build\``,
-    );
-  }
+  assertRendererBuilt(options.staticDir);
   const executablePath = options.chromium ?? findChromium();
   const { chromium } = await import('playwright-core');
   const browser = await chromium
