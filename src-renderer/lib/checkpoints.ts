@@ -1,5 +1,6 @@
 /** The checkpoints table's rows: scan results joined with families (base, duplicates) and scores. */
 import type { Checkpoint, EvalSet, Evaluation, Family } from './domain.js';
+import { shortRunNames } from './paths.js';
 
 export interface CheckpointRow {
   id: string;
@@ -71,12 +72,14 @@ export function checkpointRows(
     row[e.evalset.name] = e.top1;
     scores.set(e.model.path, row);
   }
+  const short = shortRunNames(checkpoints.map((c) => displayName(c.relativePath)));
+  const nameOf = (rel: string) => short.get(displayName(rel)) ?? displayName(rel);
   return checkpoints.map((c) => {
     const own = scores.get(c.path) ?? {};
     const kept = duplicateOf.get(c.path);
     return {
       id: String(c.id),
-      name: displayName(c.relativePath),
+      name: nameOf(c.relativePath),
       path: c.path,
       format: c.format ?? 'unreadable',
       family: c.familyId ? (familyOf.get(c.path) ?? names.get(c.familyId) ?? c.familyId) : null,
@@ -85,7 +88,7 @@ export function checkpointRows(
       bytes: c.bytes,
       dtype: c.dtype || null,
       isBase: c.isBase,
-      duplicateOf: kept ? displayName(relative.get(kept) ?? kept) : null,
+      duplicateOf: kept ? nameOf(relative.get(kept) ?? kept) : null,
       error: c.error?.message ?? null,
       scores: Object.fromEntries(columns.map((col) => [col.key, own[col.key] ?? null])),
     };

@@ -1,5 +1,6 @@
 /** The comparison table's model: rows, columns, winners and CSV, independent of the API's exact shape. */
 import { toCsv } from './csv.js';
+import { shortRunNames } from './paths.js';
 import { winners } from './table.js';
 
 export interface CompareSet {
@@ -149,17 +150,19 @@ export function compareRows(
     .sort((a, b) => (roleOrder[a.role] ?? 3) - (roleOrder[b.role] ?? 3))
     .map((s) => ({ name: s.name, role: s.role, n: s.n }));
   const on = metricsSetName(sets);
+  const short = shortRunNames(table.rows.filter((r) => r.kind === 'ingredient').map((r) => nameOf(r.label)));
+  const display = (label: string) => short.get(nameOf(label)) ?? nameOf(label);
   const rows = table.rows.map((r, index): CompareRow => {
     const isIngredient = r.kind === 'ingredient';
     const m = on ? r.metrics[on] : null;
     return {
       id: `${r.kind}:${index}`,
-      label: isIngredient ? nameOf(r.label) : (KIND_LABELS[r.kind] ?? r.label),
+      label: isIngredient ? display(r.label) : (KIND_LABELS[r.kind] ?? r.label),
       kind: r.kind,
       isIngredient,
       isReference: r.kind === 'oracle',
       members: isIngredient ? 1 : r.ingredients.length,
-      detail: r.kind === 'best_single' && r.ingredients[0] ? nameOf(r.ingredients[0]) : null,
+      detail: r.kind === 'best_single' && r.ingredients[0] ? display(r.ingredients[0]) : null,
       top1: Object.fromEntries(sets.map((s) => [s.name, r.metrics[s.name]?.top1 ?? null])),
       meanShift: r.meanShift,
       nll: m?.nll ?? null,

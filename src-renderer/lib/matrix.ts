@@ -1,5 +1,6 @@
 /** Builds the evaluation matrix (model × eval set) from stored evaluation records. */
 import type { Evaluation, EvalSet } from './domain.js';
+import { shortRunNames } from './paths.js';
 
 export interface MatrixModelRow {
   id: string;
@@ -68,6 +69,8 @@ export function buildMatrix(
   }
   const kindOrder = { base: 0, ingredient: 1, soup: 2 };
   const collator = new Intl.Collator('en', { numeric: true });
+  const short = shortRunNames([...models.values()].map((m) => m.label));
+  for (const m of models.values()) m.label = short.get(m.label) ?? m.label;
   return {
     models: [...models.values()].sort(
       (a, b) => kindOrder[a.kind] - kindOrder[b.kind] || collator.compare(a.label, b.label),

@@ -45,3 +45,21 @@ export function parseAlphas(text: string): number[] | string {
   if (values.some((v) => v < -1 || v > 2)) return 'α must be between −1 and 2';
   return [...new Set(values)].sort((a, b) => a - b);
 }
+
+const HYPER_SUFFIX = /^([^=]+?)(?:[_,](?:[A-Za-z][\w.-]*)=[^_,/]*)+$/;
+
+/**
+ * Run folders often spell out their hyperparameters ("run-07_lr=1e-4_wd=0.1_ep=10"), which the tables
+ * show as columns anyway. This drops such a `_key=value` tail from the last path segment when what is left
+ * still tells every name in the list apart; otherwise names stay whole. Returns full name → display name.
+ */
+export function shortRunNames(names: readonly string[]): Map<string, string> {
+  const unique = [...new Set(names)];
+  const short = unique.map((name) => {
+    const cut = name.lastIndexOf('/') + 1;
+    const match = HYPER_SUFFIX.exec(name.slice(cut));
+    return match ? name.slice(0, cut) + match[1] : name;
+  });
+  const distinct = new Set(short).size === unique.length;
+  return new Map(unique.map((name, i) => [name, distinct ? short[i]! : name]));
+}

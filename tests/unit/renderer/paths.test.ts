@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointName, parseAlphas } from '../../../src-renderer/lib/paths.js';
+import { checkpointName, parseAlphas, shortRunNames } from '../../../src-renderer/lib/paths.js';
 
 describe('checkpointName', () => {
   it('names a checkpoint by its run folder relative to the kitchen', () => {
@@ -24,5 +24,21 @@ describe('parseAlphas', () => {
     expect(typeof parseAlphas('a, b')).toBe('string');
     expect(typeof parseAlphas('0, 3')).toBe('string');
     expect(typeof parseAlphas('1:0:0.1')).toBe('string');
+  });
+});
+
+describe('shortRunNames', () => {
+  it('drops hyperparameter tails when the rest still tells runs apart', () => {
+    const names = [
+      'sweep/run-01_lr=1e-4_wd=0.1_ep=10_aug=on',
+      'sweep/run-02_lr=3e-5_wd=0_ep=5_aug=off',
+      'base',
+    ];
+    expect([...shortRunNames(names).values()]).toEqual(['sweep/run-01', 'sweep/run-02', 'base']);
+  });
+  it('keeps full names when shortening would merge two runs', () => {
+    const names = ['sweep/run_lr=1e-4', 'sweep/run_lr=3e-5'];
+    expect([...shortRunNames(names).values()]).toEqual(names);
+    expect(shortRunNames(['lr=1e-4_wd=0']).get('lr=1e-4_wd=0')).toBe('lr=1e-4_wd=0');
   });
 });
