@@ -10,8 +10,8 @@
 // 2. A greedy soup over 12 ingredients through the Kitchen API (cold cache), with the count of held-out
 //    evaluations and graph serialisations it needed.
 //
-// Needs `npx tsc -p tsconfig.cli.json` (npm run bench does it). Uses the demo kitchen when it exists,
-// else the small fixture sweep (whose model is too small to say much about overhead).
+// Needs `npx tsc -p tsconfig.cli.json` (npm run bench does it). Uses the demo kitchen (resources/demo, or
+// TUREEN_DEMO_DIR) when it exists, else the small fixture sweep (too small to say much about overhead).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -29,7 +29,9 @@ const { Kitchen } = await out('core/kitchen.js');
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node');
 
-const demo = path.join(root, 'resources/demo');
+const demo = process.env.TUREEN_DEMO_DIR
+  ? path.resolve(process.env.TUREEN_DEMO_DIR)
+  : path.join(root, 'resources/demo');
 const useDemo = fs.existsSync(path.join(demo, 'data/test.safetensors'));
 const kitchenDir = useDemo ? demo : path.join(root, 'tests/fixtures/evaluation/kitchen');
 const sweepDir = path.join(kitchenDir, 'sweep');
