@@ -55,6 +55,7 @@ export class WeightAccumulator {
    *  straight into memory the SIMD kernel adds from (no copy); null: the JavaScript kernel is used */
   private readonly simd: SimdKernel | null;
   private readonly scratchStart: number;
+  private readonly wasmBuffer: ArrayBufferLike | null;
   private streaming = false;
 
   constructor(layout: WeightLayout, options: { precision?: Precision } = {}) {
@@ -72,7 +73,8 @@ export class WeightAccumulator {
       this.precision === 'f32'
         ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES)
         : null;
-    if (this.simd) this.values = new Float32Array(this.simd.memory.buffer, 0, start);
+    this.wasmBuffer = this.simd ? this.simd.memory.buffer : null;
+    if (this.wasmBuffer) this.values = new Float32Array(this.wasmBuffer, 0, start);
     else this.values = this.precision === 'f64' ? new Float64Array(start) : new Float32Array(start);
   }
 
@@ -193,7 +195,7 @@ export class WeightAccumulator {
 
   private addPiece(ingredient: Ingredient, piece: Piece, bytes: Uint8Array, coefficient: number): void {
     let finite: boolean;
-    if (this.simd && piece.dtype === 'f32' && bytes.buffer === this.simd.memory.buffer) {
+    if (this.simd && piece.dtype === 'f32' && bytes.buffer === this.wasmBuffer) {
       const vectorised = piece.count - (piece.count % 4);
       const flagged = this.simd.addF32(piece.accStart * 4, bytes.byteOffset, vectorised, coefficient);
       const tail = addScaledKernel(
@@ -207,15 +209,21 @@ export class WeightAccumulator {
     } else {
       finite = Number.isFinite(addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient));
     }
-    if (!finite) {
-      const bad = firstNonFinite(bytes, piece.dtype);
-      const where = bad ? ` (element ${piece.firstElement + bad.index} is ${bad.value})` : '';
-      throw new TureenError(
-        'bad_checkpoint',
-        `${ingredient.path}: tensor "${piece.name}" contains NaN or Inf${where}; this checkpoint cannot go into a soup`,
-        { file: ingredient.path, tensor: piece.name },
-      );
-    }
+    if (!finite) this.throwNonFinite(ingredient, piece, bytes);
+  }
+
+  private throwNonFinite(
+    ingredient: Ingredient,
+    piece: Pick<Piece, 'name' | 'firstElement' | 'dtype'>,
+    bytes: Uint8Array,
+  ): void {
+    const bad = firstNonFinite(bytes, piece.dtype);
+    const where = bad ? ` (element ${piece.firstElement + bad.index} is ${bad.value})` : '';
+    throw new TureenError(
+      'bad_checkpoint',
+      `${ingredient.path}: tensor "${piece.name}" contains NaN or Inf${where}; this checkpoint cannot go into a soup`,
+      { file: ingredient.path, tensor: piece.name },
+    );
   }
 
   private async stream(
@@ -225,17 +233,18 @@ export class WeightAccumulator {
     signal?: AbortSignal,
   ): Promise<void> {
     if (reads.length === 0) return;
-    const handles = new Map<string, Promise<fs.promises.FileHandle>>();
-    if (this.streaming)
+    if (this.streaming) {
       throw new TureenError('internal', 'one addScaled at a time per accumulator (they share read buffers)');
+    }
+    const handles = new Map<string, Promise<fs.promises.FileHandle>>();
     this.streaming = true;
     const free: Buffer[] = [];
     const depth = Math.min(READ_AHEAD, reads.length);
     const bufferBytes = Math.min(READ_CHUNK_BYTES, Math.max(...reads.map((r) => r.length)));
     for (let i = 0; i <= depth; i++) {
       free.push(
-        this.simd
-          ? Buffer.from(this.simd.memory.buffer, this.scratchStart + i * READ_CHUNK_BYTES, bufferBytes)
+        this.wasmBuffer
+          ? Buffer.from(this.wasmBuffer, this.scratchStart + i * READ_CHUNK_BYTES, bufferBytes)
           : Buffer.allocUnsafeSlow(bufferBytes),
       );
     }

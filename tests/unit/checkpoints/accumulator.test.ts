@@ -74,6 +74,35 @@ describe('WeightAccumulator', () => {
     );
   });
 
+  it('splits big tensors into chunks added on worker threads, exactly, and finds NaN in a later chunk', async () => {
+    const n = 1_500_003; // 6 MB: two reads, so the worker path runs
+    const va = values(21, n);
+    const vb = values(22, n);
+    const a = openIngredient(
+      writeSafetensors(path.join(dir, 'big-a.safetensors'), { big: f32(va, [n]), small: f32([1], [1]) }),
+    );
+    const b = openIngredient(
+      writeSafetensors(path.join(dir, 'big-b.safetensors'), { big: f32(vb, [n]), small: f32([2], [1]) }),
+    );
+    const acc = new WeightAccumulator(weightLayout(a.tensors));
+    await acc.addScaled(a, 1);
+    await acc.addScaled(b, 1);
+    let wrong = 0;
+    for (let k = 0; k < n; k++) if (acc.values[k] !== Math.fround(va[k]! + vb[k]!)) wrong++;
+    expect(wrong).toBe(0);
+    expect(acc.values[n]).toBe(3);
+    const bad = values(23, n);
+    bad[1_400_000] = NaN;
+    const file = writeSafetensors(path.join(dir, 'big-nan.safetensors'), {
+      big: f32(bad, [n]),
+      small: f32([1], [1]),
+    });
+    const error = await acc.addScaled(openIngredient(file), 1).catch((e: unknown) => e);
+    expect((error as TureenError).message).toContain(
+      `${file}: tensor "big" contains NaN or Inf (element 1400000 is NaN)`,
+    );
+  });
+
   it('accumulates in float64 on request', async () => {
     const a = openIngredient(writeSafetensors(path.join(dir, 'd.safetensors'), { w: f32([1e8, 1], [2]) }));
     const acc = new WeightAccumulator(weightLayout(a.tensors), { precision: 'f64' });

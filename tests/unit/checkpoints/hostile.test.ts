@@ -5,7 +5,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema } from 'onnx-buf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TureenError } from '../../../src-main/common/errors.js';
-import { averageIngredients, groupFamilies, openIngredient } from '../../../src-main/core/checkpoints/index.js';
+import {
+  averageIngredients,
+  groupFamilies,
+  openIngredient,
+} from '../../../src-main/core/checkpoints/index.js';
 import { floatTensor, node, randomMlp, seededRandom, writeMlp } from './build-onnx.js';
 import { f32, i64, safetensorsBytes, writeSafetensors } from './build-safetensors.js';
 
