@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { CompareTable, Recipe } from '../../src-main/common/api/recipes.js';
 import { checkpointName } from '../lib/paths.js';
+import { isFarOutside } from './scale.js';
 import type {
   Coefficient,
   EvalSetRef,
@@ -126,4 +127,23 @@ export function learnedCoefficients(recipe: RecipeData, roots: readonly string[]
 
 export function lossCurve(recipe: RecipeData): LossPoint[] {
   return (recipe.loss_curve ?? []).map((p) => ({ step: p.evaluation, loss: p.loss }));
+}
+
+/**
+ * The values an axis is scaled to: every model's, except a base so far outside the others that it would
+ * squash them into a corner (it is then drawn at the edge, marked off scale).
+ */
+export function axisValues(models: readonly ModelScore[], value: (m: ModelScore) => number | null): number[] {
+  const finite = (v: number | null): v is number => v !== null && Number.isFinite(v);
+  const others = models
+    .filter((m) => m.kind !== 'base')
+    .map(value)
+    .filter(finite);
+  return models
+    .filter((m) => {
+      const v = value(m);
+      return m.kind !== 'base' || v === null || !isFarOutside(v, others);
+    })
+    .map(value)
+    .filter(finite);
 }

@@ -21,3 +21,23 @@ export function heatPosition(value: number, extent: [number, number] | null): nu
   if (hi === lo) return 0.5;
   return Math.min(1, Math.max(0, (value - lo) / (hi - lo)));
 }
+
+/**
+ * The hyperparameter columns worth showing: those that vary across the rows, without a column that
+ * repeats an earlier one value for value (a sweep often records `wd` in folder names and `weight_decay` in
+ * hparams.json).
+ */
+export function informativeColumns<T extends { name: string; values: ReadonlyArray<unknown> }>(
+  columns: readonly T[],
+): T[] {
+  const seen = new Set<string>();
+  return columns.filter((column) => {
+    const key = JSON.stringify(
+      column.values.map((v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)),
+    );
+    const distinct = new Set(column.values.map((v) => JSON.stringify(v)));
+    if (distinct.size < 2 || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

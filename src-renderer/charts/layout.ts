@@ -144,3 +144,8 @@ export function spreadLabels(
   }
   return out;
 }
+
+/** A label cut to `maxChars` with an ellipsis (the full text stays in the tooltip). */
+export function fitLabel(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, Math.max(1, maxChars - 1))}…`;
+}

@@ -89,7 +89,7 @@ export function percentDigits(step: number): number {
 export function linearScale(
   domain: Domain,
   range: Range,
-  options: { count?: number; percent?: boolean } = {},
+  options: { count?: number; percent?: boolean; integer?: boolean } = {},
 ): Scale {
   const count = options.count ?? 5;
   const [d0, d1] = domain;
@@ -99,11 +99,20 @@ export function linearScale(
     span === 0 ? (r0 + r1) / 2 : r0 + ((value - d0) / span) * (r1 - r0)) as Scale;
   map.domain = domain;
   map.range = range;
-  map.ticks = niceTicks(d0, d1, count);
   const step = tickStep(d0, d1, count);
-  const digits = options.percent
-    ? percentDigits(step)
-    : Math.max(0, Math.ceil(-Math.log10(step || 1) - 1e-9));
+  // Counts (models, steps) get whole-number ticks only.
+  map.ticks = options.integer
+    ? niceTicks(d0, d1, count).filter((t) => Number.isInteger(t))
+    : niceTicks(d0, d1, count);
+  if (options.integer && map.ticks.length < 2) {
+    map.ticks = [];
+    for (let t = Math.ceil(Math.min(d0, d1)); t <= Math.floor(Math.max(d0, d1)); t++) map.ticks.push(t);
+  }
+  const digits = options.integer
+    ? 0
+    : options.percent
+      ? percentDigits(step)
+      : Math.max(0, Math.ceil(-Math.log10(step || 1) - 1e-9));
   map.format = options.percent ? (v) => (v * 100).toFixed(digits) : (v) => v.toFixed(digits);
   return map;
 }
@@ -182,4 +191,25 @@ export function accuracyScale(
   const count = options.count ?? 5;
   const nice = niceDomain(extent[0], extent[1], count);
   return linearScale([Math.max(0, nice[0]), Math.min(1, nice[1])], range, { count, percent: true });
+}
+
+/**
+ * Whether `value` lies farther outside the range of `others` than that range is wide: plotting it would
+ * squash the others into a corner (a base model far below its fine-tuned runs).
+ */
+export function isFarOutside(value: number, others: readonly number[], factor = 1): boolean {
+  if (others.length < 2) return false;
+  const lo = Math.min(...others);
+  const hi = Math.max(...others);
+  const span = Math.max(hi - lo, 0.01);
+  const distance = value < lo ? lo - value : value > hi ? value - hi : 0;
+  return distance > factor * span;
+}
+
+/** The value clamped into the scale's domain, and whether it had to be. */
+export function clampToDomain(scale: Scale, value: number): { value: number; clamped: boolean } {
+  const lo = Math.min(scale.domain[0], scale.domain[1]);
+  const hi = Math.max(scale.domain[0], scale.domain[1]);
+  const clampedValue = Math.min(hi, Math.max(lo, value));
+  return { value: clampedValue, clamped: clampedValue !== value };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { offDiagonalExtent, heatPosition } from '../../../src-renderer/charts/heat.js';
+import { heatPosition, informativeColumns, offDiagonalExtent } from '../../../src-renderer/charts/heat.js';
 import {
   bars,
+  fitLabel,
   frame,
   matrixCells,
   smallMultiples,
@@ -97,5 +98,23 @@ describe('label spreading', () => {
     expect(ys).toEqual([39, 15, 27]);
     const sorted = [...ys].sort((a, b) => a - b);
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe('labels and columns', () => {
+  it('cuts long labels with an ellipsis', () => {
+    expect(fitLabel('run-01', 10)).toBe('run-01');
+    expect(fitLabel('sweep/run-01_lr=6e-4_wd=0.05', 10)).toBe('sweep/run…');
+    expect(fitLabel('sweep/run-01_lr=6e-4_wd=0.05', 10)).toHaveLength(10);
+  });
+  it('keeps varying, non-repeated hyperparameter columns', () => {
+    const columns = [
+      { name: 'lr', values: [1e-4, 3e-4, 1e-3] },
+      { name: 'seed', values: [0, 0, 0] },
+      { name: 'wd', values: [0.1, 0.05, 0.1] },
+      { name: 'weight_decay', values: [0.1, 0.05, 0.1] },
+      { name: 'aug', values: ['on', 'off', 'on'] },
+    ];
+    expect(informativeColumns(columns).map((c) => c.name)).toEqual(['lr', 'wd', 'aug']);
   });
 });

@@ -2,6 +2,8 @@ import { scaleLinear } from 'd3-scale';
 import { describe, expect, it } from 'vitest';
 import {
   accuracyExtent,
+  clampToDomain,
+  isFarOutside,
   accuracyScale,
   linearScale,
   logit,
@@ -153,5 +155,27 @@ describe('logit ticks on a typical accuracy range', () => {
   it('prefers round tens over 5s', () => {
     const ticks = logitTicks(0.1, 0.78, 5);
     for (const t of ticks) expect(Math.round(t * 1000) % 100).toBe(0);
+  });
+});
+
+describe('outliers and clamping', () => {
+  it('flags a value farther from the others than their spread', () => {
+    const runs = [0.8, 0.82, 0.845];
+    expect(isFarOutside(0.51, runs)).toBe(true); // 0.29 below a 0.045 spread
+    expect(isFarOutside(0.78, runs)).toBe(false);
+    expect(isFarOutside(0.5, [0.8])).toBe(false); // nothing to squash
+  });
+  it('clamps into the domain and says so', () => {
+    const s = linearScale([0.7, 0.9], [0, 100]);
+    expect(clampToDomain(s, 0.5)).toEqual({ value: 0.7, clamped: true });
+    expect(clampToDomain(s, 0.8)).toEqual({ value: 0.8, clamped: false });
+  });
+});
+
+describe('integer axes', () => {
+  it('label counts with whole numbers only', () => {
+    const s = linearScale([0.5, 2.5], [0, 100], { integer: true, count: 3 });
+    expect(s.ticks).toEqual([1, 2]);
+    expect(s.format(2)).toBe('2');
   });
 });
