@@ -145,7 +145,7 @@ export const recipesApi = {
     CookResult,
   ),
   'recipes:saveSoup': channel(
-    "Write a stored recipe's soup to disk (.onnx and/or .safetensors by extension, plus <out>.recipe.json); refuses changed ingredients (job; result {outputs})",
+    "Write a stored recipe's soup to disk (.onnx and/or .safetensors by extension, plus <out>.recipe.json); refuses changed ingredients (job; result {outputs: [{path, sha256}], weights_sha256, same_weights_as_evaluated})",
     z.object({ id: z.number().int().positive(), out: z.string().min(1) }),
     JobStarted,
   ),

@@ -1,3 +1,4 @@
+import { TureenError } from '../../common/errors.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { EngineEvaluation } from '../inference/engine.js';
@@ -53,6 +54,36 @@ export function bestLogitScale(logits: Logits, set: EvalSet): { scale: number; l
   return found <= unit ? { scale: Math.exp(at), loss: found } : { scale: 1, loss: unit };
 }
 
+/** Every ingredient's weights in memory (float32), so a candidate costs no file reads. */
+export async function loadParts(
+  models: SoupModels,
+  ingredients: readonly Ingredient[],
+  signal?: AbortSignal,
+): Promise<WeightAccumulator[]> {
+  const parts: WeightAccumulator[] = [];
+  for (const ingredient of ingredients) {
+    if (signal?.aborted) throw new TureenError('cancelled', 'learned soup cancelled');
+    const acc = models.accumulator();
+    await acc.addScaled(ingredient, 1, signal ? { signal } : {});
+    parts.push(acc);
+  }
+  return parts;
+}
+
+/**
+ * Σ αᵢ·θᵢ from in-memory parts. Writing a learned soup later must use this same arithmetic (not a streamed
+ * addScaled, whose SIMD kernel rounds differently) to reproduce the evaluated weights bit for bit.
+ */
+export function mixParts(
+  models: SoupModels,
+  parts: readonly WeightAccumulator[],
+  alpha: readonly number[],
+): WeightAccumulator {
+  const mix = models.accumulator();
+  parts.forEach((part, i) => mix.addAccumulator(part, alpha[i]!));
+  return mix;
+}
+
 export interface LearnedSoup {
   coefficients: number[];
   logitScale: number;
@@ -76,13 +107,7 @@ export async function learnedSoup(
   holdout: EvalSet,
   options: { budget: number; seed: number },
 ): Promise<LearnedSoup> {
-  const parts: WeightAccumulator[] = [];
-  for (const ingredient of ingredients) {
-    runner.throwIfCancelled();
-    const acc = models.accumulator();
-    await acc.addScaled(ingredient, 1, runner.signal ? { signal: runner.signal } : {});
-    parts.push(acc);
-  }
+  const parts = await loadParts(models, ingredients, runner.signal);
   runner.plan(holdout.n * options.budget);
   let best: {
     loss: number;
@@ -97,8 +122,7 @@ export async function learnedSoup(
   const evaluate = async (z: number[]): Promise<number> => {
     runner.throwIfCancelled();
     const alpha = softmax(z);
-    const mix = models.accumulator();
-    parts.forEach((part, i) => mix.addAccumulator(part, alpha[i]!));
+    const mix = mixParts(models, parts, alpha);
     const { model } = models.soupModel(mix, 1, `learned soup candidate ${spent + 1}`);
     const result = await runner.evaluate(
       model,

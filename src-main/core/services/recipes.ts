@@ -1,11 +1,12 @@
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
-import type { Ingredient } from '../checkpoints/index.js';
+import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { engineFor } from '../inference/engine.js';
 import { compareSweep, loadComparison, saveComparison } from '../recipes/compare.js';
 import { cook } from '../recipes/cook.js';
 import { openSweep } from '../recipes/ingredients.js';
 import { getRecipe, listRecipes, updateRecipeOutputs } from '../recipes/recipe-store.js';
+import { loadParts, mixParts } from '../recipes/learned.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
@@ -56,16 +57,27 @@ export function recipeHandlers(
           { db: ctx.db },
         );
         const models = await SoupModels.create(sweep);
-        const sum = models.accumulator();
-        const uniform = recipe.ingredients.every((i) => i.coefficient === recipe.ingredients[0]!.coefficient);
-        for (const [i, ingredient] of opened.entries()) {
-          job.throwIfCancelled();
-          job.progress({ done: i, total: opened.length, unit: 'ingredients', message: 'averaging' });
-          await sum.addScaled(ingredient, uniform ? 1 : recipe.ingredients[i]!.coefficient, {
-            signal: job.signal,
-          });
+        // Rebuild the weights with the arithmetic that produced the evaluated soup: uniform and greedy as
+        // (Σ θ) · 1/k, learned as in-memory Σ α·θ, interpolation as streamed Σ c·θ.
+        const coefficients = recipe.ingredients.map((i) => i.coefficient);
+        const uniform =
+          (recipe.method === 'uniform' || recipe.method === 'greedy') &&
+          coefficients.every((c) => c === coefficients[0]);
+        let sum: WeightAccumulator;
+        if (recipe.method === 'learned') {
+          job.progress({ done: 0, total: null, unit: 'ingredients', message: 'reading ingredients' });
+          sum = mixParts(models, await loadParts(models, opened, job.signal), coefficients);
+        } else {
+          sum = models.accumulator();
+          for (const [i, ingredient] of opened.entries()) {
+            job.throwIfCancelled();
+            job.progress({ done: i, total: opened.length, unit: 'ingredients', message: 'averaging' });
+            await sum.addScaled(ingredient, uniform ? 1 : coefficients[i]!, { signal: job.signal });
+          }
         }
         const scale = uniform ? recipe.ingredients[0]!.coefficient : 1;
+        // The same floats as the soup that was evaluated, unless the arithmetic changed since it was cooked.
+        const weightsSha256 = models.soupModel(sum, scale, 'replay').model.hash;
         const written = await writeSoup({
           family: sweep.family,
           weights: sum,
@@ -90,7 +102,11 @@ export function recipeHandlers(
         });
         const outputs = written.outputs.map((o) => ({ path: o.path, sha256: o.sha256 }));
         updateRecipeOutputs(ctx.db, req.id, outputs);
-        return { outputs };
+        return {
+          outputs,
+          weights_sha256: weightsSha256,
+          same_weights_as_evaluated: weightsSha256 === recipe.weights_sha256,
+        };
       });
       return { jobId };
     },

@@ -187,6 +187,12 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     const b = await job<Cooked>('recipes:cook', request);
     expect(b.recipe.coefficients).toEqual(r.coefficients);
     expect(b.recipe.weights_sha256).toBe(r.weights_sha256);
+    // written later from the stored coefficients, the soup has exactly the weights that were evaluated
+    const saved = await job<{ same_weights_as_evaluated: boolean }>('recipes:saveSoup', {
+      id: a.recipeId,
+      out: path.join(tmp, 'learned.safetensors'),
+    });
+    expect(saved.same_weights_as_evaluated).toBe(true);
   });
 
   it('interpolation sweep: α = 0 is A and α = 1 is B on every set', async () => {
@@ -290,11 +296,15 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
       evals: [data('test')],
     });
     const out = path.join(tmp, 'greedy-soup.onnx');
-    const saved = await job<{ outputs: Array<{ path: string; sha256: string }> }>('recipes:saveSoup', {
+    const saved = await job<{
+      outputs: Array<{ path: string; sha256: string }>;
+      same_weights_as_evaluated: boolean;
+    }>('recipes:saveSoup', {
       id: cooked.recipeId,
       out,
     });
     expect(saved.outputs[0]!.path).toBe(out);
+    expect(saved.same_weights_as_evaluated).toBe(true);
     expect(fs.existsSync(`${out}.recipe.json`)).toBe(true);
     const evaluated = await job<{ evaluations: Array<{ correct: number; evalset: { name: string } }> }>(
       'evaluations:run',
