@@ -54,7 +54,7 @@ reference.json shape ("schema": "tureen/demo-reference@1"):
           "diff": float,                       # its top-1 minus the best single's, same images
           "std": float,                        # paired standard deviation of that difference
           "b": int, "c": int}}},               # images only it / only the best single gets right
-      "findings": [str],                       # the paper's three findings, checked on these numbers
+      "findings": [str],                       # the paper's findings, checked on these numbers
       "checks": {"tensor_count": int,
                  "initializer_names_equal_state_dict_keys": bool, "generated_initializer_names": [str],
                  "non_float_initializers": [str], "onnx_graphs_identical_except_weights": bool,
@@ -76,6 +76,7 @@ import os
 import shutil
 import struct
 import sys
+import textwrap
 import time
 
 # One BLAS thread: the machine is shared, and single-threaded runs are reproducible.
@@ -507,6 +508,10 @@ def run_name(run, lr, wd, ls, ep, aug):
 # ---------------------------------------------------------------- README
 
 
+def plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def pct(m):
     return f"{100.0 * m['top1']:.2f}"
 
@@ -544,7 +549,8 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     add("/usr/bin/python3 scripts/demo/make_demo.py")
     add("```")
     add("")
-    add(f"Run time: {timing['total']:.0f} s on this project's 2-core machine with one thread "
+    add(f"Run time: {timing['total']:.0f} s wall clock, {timing['cpu']:.0f} s of CPU time, on this project's "
+        "2-core machine shared with other work, one thread "
         f"(pretraining {timing['pretrain']:.0f} s, sweep {timing['sweep']:.0f} s, reference evaluation "
         f"{timing['evaluate']:.0f} s); torch {torch.__version__}, onnx {onnx.__version__}, OpenBLAS.")
     add(f"Seeds: data split {SPLIT_SEED}, test subset {TEST_SUBSET_SEED}, shifts {TEST_SUBSET_SEED}+k, "
@@ -621,7 +627,7 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
         (f"uniform soup ({len(ref['uniform_soup']['ingredients'])} runs)", 1, ref["uniform_soup"]["sets"]),
         (f"uniform soup without lr >= {fmt_lr(HIGH_LR)} ({len(ref['uniform_soup_without_high_lr']['ingredients'])} runs)", 1,
          ref["uniform_soup_without_high_lr"]["sets"]),
-        (f"greedy soup ({len(ref['greedy_soup']['ingredients'])} runs)", 1, ref["greedy_soup"]["sets"]),
+        (f"greedy soup ({plural(len(ref['greedy_soup']['ingredients']), 'run')})", 1, ref["greedy_soup"]["sets"]),
         (f"ensemble ({len(ref['ensemble']['members'])} runs)", len(ref["ensemble"]["members"]), ref["ensemble"]["sets"]),
     ]
     for label, passes, s in rows:
@@ -678,7 +684,7 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     add("")
     add("```")
     doc = sys.modules[__name__].__doc__
-    add(doc[doc.index("reference.json shape"):].split("\n", 1)[1].rstrip())
+    add(textwrap.dedent(doc[doc.index("reference.json shape"):].split("\n", 1)[1]).strip())
     add("```")
     add("")
     add("Metric definitions (also in the file): top-1 = argmax of the logits equals the label; top-5 = the")
@@ -705,6 +711,62 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
 
 
 # ---------------------------------------------------------------- main
+
+
+def paper_findings(ref, shift_names):
+    """The paper's findings, checked on this run's numbers (one sentence each)."""
+
+    def mean_shift(sets):
+        return 100.0 * float(np.mean([sets[s]["top1"] for s in shift_names]))
+
+    def top1(sets, name):
+        return 100.0 * sets[name]["top1"]
+
+    best = ref["best_single"]["sets"]
+    greedy, uni = ref["greedy_soup"], ref["uniform_soup"]
+    good, ens = ref["uniform_soup_without_high_lr"], ref["ensemble"]
+    n_runs = len(uni["ingredients"])
+    g_h, b_h = greedy["sets"]["holdout"]["correct"], best["holdout"]["correct"]
+    findings = [
+        f"Greedy soup >= best single on held-out: {'yes' if g_h >= b_h else 'no'} ({g_h} vs {b_h} correct of "
+        f"{greedy['sets']['holdout']['n']}; guaranteed by the recipe, which starts from the best single model). "
+        f"On test: {top1(greedy['sets'], 'test'):.2f} vs {top1(best, 'test'):.2f}; mean shift: "
+        f"{mean_shift(greedy['sets']):.2f} vs {mean_shift(best):.2f}."]
+    kept = len(greedy["ingredients"])
+    if kept == 1:
+        start = greedy["order"][0]["holdout_correct"]
+        own = {o["path"]: o["holdout_correct"] for o in greedy["order"]}
+        misses = [start - step["holdout_correct"] for step in greedy["steps"]]
+        near = [start - step["holdout_correct"] for step in greedy["steps"]
+                if start - own[step["candidate"]] <= 20]
+        findings.append(
+            f"The greedy soup kept only the best run: each of the {len(misses)} candidates lowered the held-out "
+            f"correct count of the average, by {min(misses)} to {max(misses)} images; the {len(near)} candidates "
+            f"within 20 images (1 point) of the best run on their own lowered it by {min(near)} to {max(near)}. "
+            f"In this miniature, averaging two good runs lands at or slightly below the better one, not above "
+            f"it, so soups gain nothing in-distribution here.")
+    else:
+        findings.append(f"The greedy soup kept {kept} of {n_runs} runs.")
+    u_h, good_h = top1(uni["sets"], "holdout"), top1(good["sets"], "holdout")
+    findings.append(
+        f"Uniform soup hurt by the bad runs: {'yes' if good_h > u_h else 'no'}. The uniform soup of all "
+        f"{n_runs} runs scores {u_h:.2f} on held-out ({top1(uni['sets'], 'test'):.2f} test); without the "
+        f"{len(good['excluded'])} runs with lr >= {fmt_lr(HIGH_LR)} it scores {good_h:.2f} "
+        f"({top1(good['sets'], 'test'):.2f} test); the best single run scores {top1(best, 'holdout'):.2f}.")
+    findings.append(
+        f"Ensemble's cost: the ensemble of {n_runs} runs needs {ens['forward_passes_per_image']} forward passes per "
+        f"image, the soups one. It scores {top1(ens['sets'], 'holdout'):.2f} held-out / "
+        f"{top1(ens['sets'], 'test'):.2f} test / {mean_shift(ens['sets']):.2f} mean shift, against the greedy "
+        f"soup's {top1(greedy['sets'], 'holdout'):.2f} / {top1(greedy['sets'], 'test'):.2f} / "
+        f"{mean_shift(greedy['sets']):.2f}.")
+    findings.append(
+        f"Robustness (mean shift top-1): best single {mean_shift(best):.2f}, uniform soup {mean_shift(uni['sets']):.2f}, "
+        f"uniform soup without lr >= {fmt_lr(HIGH_LR)} {mean_shift(good['sets']):.2f}, greedy soup "
+        f"{mean_shift(greedy['sets']):.2f}, ensemble {mean_shift(ens['sets']):.2f}; on shift-rotate: "
+        f"{top1(best, 'shift-rotate'):.2f}, {top1(uni['sets'], 'shift-rotate'):.2f}, "
+        f"{top1(good['sets'], 'shift-rotate'):.2f}, {top1(greedy['sets'], 'shift-rotate'):.2f}, "
+        f"{top1(ens['sets'], 'shift-rotate'):.2f}.")
+    return findings
 
 
 def paired(a_logits, b_logits, labels):
@@ -933,29 +995,9 @@ def main():
         return float(np.mean([ms[s]["top1"] for s in shift_names]))
 
     best_ms = ref_models[best]["sets"]
-    findings = []
-    g_h, b_h = greedy_ms["holdout"]["correct"], best_ms["holdout"]["correct"]
-    findings.append(
-        f"Greedy soup >= best single on held-out: {'yes' if g_h >= b_h else 'no'} ({g_h} vs {b_h} correct of "
-        f"{N_HOLDOUT}; guaranteed by the recipe, which starts from the best single model). On test: "
-        f"{100 * greedy_ms['test']['top1']:.2f} vs {100 * best_ms['test']['top1']:.2f}; mean shift: "
-        f"{100 * mean_shift(greedy_ms):.2f} vs {100 * mean_shift(best_ms):.2f}.")
-    u_h, good_h = uni_ms["holdout"]["top1"], good_ms["holdout"]["top1"]
-    findings.append(
-        f"Uniform soup hurt by the bad runs: {'yes' if good_h > u_h else 'no'}. The uniform soup of all "
-        f"{len(run_paths)} runs scores {100 * u_h:.2f} on held-out ({100 * uni_ms['test']['top1']:.2f} test); "
-        f"without the {len(excluded)} runs with lr >= {fmt_lr(HIGH_LR)} it scores {100 * good_h:.2f} "
-        f"({100 * good_ms['test']['top1']:.2f} test); the best single run scores {100 * best_ms['holdout']['top1']:.2f}.")
-    findings.append(
-        f"Ensemble's cost: the ensemble of {len(run_paths)} runs needs {len(run_paths)} forward passes per image, "
-        f"the soups one. It scores {100 * ens_ms['holdout']['top1']:.2f} held-out / {100 * ens_ms['test']['top1']:.2f} "
-        f"test / {100 * mean_shift(ens_ms):.2f} mean shift, against the greedy soup's "
-        f"{100 * greedy_ms['holdout']['top1']:.2f} / {100 * greedy_ms['test']['top1']:.2f} / "
-        f"{100 * mean_shift(greedy_ms):.2f}.")
-    for line in findings:
-        log(line)
 
     timing["total"] = time.time() - t_start
+    timing["cpu"] = time.process_time()
     ref = {
         "schema": "tureen/demo-reference@1",
         "generator": "scripts/demo/make_demo.py",
@@ -990,7 +1032,7 @@ def main():
         "ensemble": {"members": run_paths, "forward_passes_per_image": len(run_paths), "sets": ens_ms,
                      "holdout_logits_first8": first8(ens_logits["holdout"])},
         "paired_differences": paired_diffs,
-        "findings": findings,
+        "findings": [],
         "checks": {
             "tensor_count": len(keys),
             "initializer_names_equal_state_dict_keys": names_equal,
@@ -1003,6 +1045,9 @@ def main():
         },
         "timing_seconds": {k: round(v, 1) for k, v in timing.items()},
     }
+    ref["findings"] = paper_findings(ref, shift_names)
+    for line in ref["findings"]:
+        log(line)
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(ref, f, indent=1)
         f.write("\n")
@@ -1010,7 +1055,7 @@ def main():
     write_readme(os.path.join(out, "README.md"), ref, sets, shift_names, sweep_rows, timing, param_count,
                  (mean, std), split_info)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
-    log(f"done in {timing['total']:.0f} s; {out} holds {size / 1e6:.2f} MB")
+    log(f"done in {timing['total']:.0f} s ({timing['cpu']:.0f} s CPU); {out} holds {size / 1e6:.2f} MB")
     if not (names_equal and graphs_identical and avg_diff == 0.0 and not generated):
         log("CHECK FAILED: see the lines above")
         sys.exit(1)
