@@ -71,13 +71,13 @@ export function deltaPoints(fraction: number | null | undefined, digits = 2): st
  * A hyperparameter as researchers write it: learning rates and weight decays in short scientific
  * notation (3e-5), integers as integers, other numbers with up to four significant digits.
  */
-export function hyperparameter(value: unknown): string {
+export function hyperparameter(value: unknown, scientific = false): string {
   if (value === null || value === undefined || value === '') return '—';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return String(value);
     if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
     const magnitude = Math.abs(value);
-    if (magnitude !== 0 && (magnitude < 1e-2 || magnitude >= 1e6)) {
+    if (magnitude !== 0 && (scientific || magnitude < 1e-2 || magnitude >= 1e6)) {
       const [mantissa, exponent] = value.toExponential(2).split('e');
       return `${String(Number(mantissa))}e${Number(exponent)}`;
     }
@@ -86,6 +86,14 @@ export function hyperparameter(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'string') return value;
   return JSON.stringify(value);
+}
+
+/**
+ * Whether a hyperparameter column reads best in scientific notation: when some non-integer value in it is
+ * below 0.01 (a learning rate column), so that 1e-2 and 3e-4 line up instead of mixing 0.01 and 3e-4.
+ */
+export function scientificColumn(values: readonly unknown[]): boolean {
+  return values.some((v) => typeof v === 'number' && v !== 0 && !Number.isInteger(v) && Math.abs(v) < 1e-2);
 }
 
 /** Relative inference cost: "1×" for one forward pass, "12×" for an ensemble of twelve. */

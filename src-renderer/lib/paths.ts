@@ -63,3 +63,14 @@ export function shortRunNames(names: readonly string[]): Map<string, string> {
   const distinct = new Set(short).size === unique.length;
   return new Map(unique.map((name, i) => [name, distinct ? short[i]! : name]));
 }
+
+/** The kitchen folder a file lives in (the longest registered folder that contains it), or null. */
+export function kitchenOf<K extends { path: string }>(file: string, kitchens: readonly K[]): K | null {
+  let best: K | null = null;
+  for (const k of kitchens) {
+    const root = k.path.replace(/[\\/]+$/, '');
+    const inside = file === root || file.startsWith(`${root}/`) || file.startsWith(`${root}\\`);
+    if (inside && (!best || root.length > best.path.length)) best = k;
+  }
+  return best;
+}

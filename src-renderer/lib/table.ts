@@ -123,3 +123,38 @@ export function winners(
   if (present.every((x) => x.v === best)) return [];
   return present.filter((x) => x.v === best).map((x) => x.i);
 }
+
+/** A hyperparameter value for comparing columns: on/yes/true and off/no/false agree, numbers by value. */
+function normalised(value: unknown): string {
+  if (value === undefined || value === null || value === '') return '';
+  if (typeof value === 'string') {
+    const lower = value.trim().toLowerCase();
+    if (['on', 'yes', 'true'].includes(lower)) return 'true';
+    if (['off', 'no', 'false'].includes(lower)) return 'false';
+    const n = Number(lower);
+    return Number.isFinite(n) && lower !== '' ? String(n) : lower;
+  }
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+/**
+ * Keys that repeat another key's values in every record (a folder name's `wd=0.1` and a config's
+ * `weight_decay: 0.1`): the shorter name of each such pair is dropped, so the table shows one column.
+ */
+export function redundantKeys(
+  records: ReadonlyArray<Record<string, unknown>>,
+  keys: readonly string[],
+): Set<string> {
+  const drop = new Set<string>();
+  const described = records.filter((r) => Object.keys(r).length > 0);
+  for (let i = 0; i < keys.length; i++) {
+    for (let j = i + 1; j < keys.length; j++) {
+      const a = keys[i]!;
+      const b = keys[j]!;
+      if (drop.has(a) || drop.has(b)) continue;
+      const same = described.every((r) => normalised(r[a]) === normalised(r[b]));
+      if (same) drop.add(a.length < b.length ? a : b);
+    }
+  }
+  return drop;
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cost, deltaPoints, hyperparameter, percent, pValue } from '../../../src-renderer/lib/format.js';
+import {
+  cost,
+  deltaPoints,
+  hyperparameter,
+  percent,
+  pValue,
+  scientificColumn,
+} from '../../../src-renderer/lib/format.js';
 
 describe('percent', () => {
   it('prints fractions as percent with two decimals, and a dash when unknown', () => {
@@ -46,5 +53,14 @@ describe('cost', () => {
     expect(cost(1)).toBe('1×');
     expect(cost(12)).toBe('12×');
     expect(cost(null)).toBe('—');
+  });
+});
+
+describe('scientificColumn', () => {
+  it('puts a learning-rate column in scientific notation throughout', () => {
+    const values = [3e-4, 1e-2, 1.5e-3];
+    expect(scientificColumn(values)).toBe(true);
+    expect(values.map((v) => hyperparameter(v, true))).toEqual(['3e-4', '1e-2', '1.5e-3']);
+    expect(scientificColumn([0, 0.1, 0.05, 4])).toBe(false);
   });
 });

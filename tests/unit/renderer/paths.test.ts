@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointName, parseAlphas, shortRunNames } from '../../../src-renderer/lib/paths.js';
+import { checkpointName, kitchenOf, parseAlphas, shortRunNames } from '../../../src-renderer/lib/paths.js';
 
 describe('checkpointName', () => {
   it('names a checkpoint by its run folder relative to the kitchen', () => {
@@ -40,5 +40,15 @@ describe('shortRunNames', () => {
     const names = ['sweep/run_lr=1e-4', 'sweep/run_lr=3e-5'];
     expect([...shortRunNames(names).values()]).toEqual(names);
     expect(shortRunNames(['lr=1e-4_wd=0']).get('lr=1e-4_wd=0')).toBe('lr=1e-4_wd=0');
+  });
+});
+
+describe('kitchenOf', () => {
+  it('finds the innermost registered folder holding a file', () => {
+    const kitchens = [{ path: '/d/demo' }, { path: '/d/demo/sub' }, { path: '/d/demo2' }];
+    expect(kitchenOf('/d/demo/data/test.safetensors', kitchens)?.path).toBe('/d/demo');
+    expect(kitchenOf('/d/demo/sub/x.onnx', kitchens)?.path).toBe('/d/demo/sub');
+    expect(kitchenOf('/d/demo2/x.onnx', kitchens)?.path).toBe('/d/demo2');
+    expect(kitchenOf('/elsewhere/x.onnx', kitchens)).toBeNull();
   });
 });

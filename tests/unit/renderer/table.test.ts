@@ -4,6 +4,7 @@ import {
   compareCells,
   matchesFilter,
   nextSort,
+  redundantKeys,
   sortRows,
   unionKeys,
   varyingKeys,
@@ -78,5 +79,17 @@ describe('winners', () => {
     expect(winners([0.3, 0.1, 0.2], 'lower')).toEqual([1]);
     expect(winners([0.5, 0.5], 'higher')).toEqual([]);
     expect(winners([0.5, null], 'higher')).toEqual([]);
+  });
+});
+
+describe('redundantKeys', () => {
+  it('drops the shorter of two keys that always agree (folder name vs config file)', () => {
+    const records = [
+      { lr: 3e-4, wd: '0.1', weight_decay: 0.1, aug: 'on', augment: true, seed: 1 },
+      { lr: 1e-3, wd: '0', weight_decay: 0, aug: 'off', augment: false, seed: 1 },
+      {},
+    ];
+    const drop = redundantKeys(records, ['lr', 'wd', 'weight_decay', 'aug', 'augment', 'seed']);
+    expect([...drop].sort()).toEqual(['aug', 'wd']);
   });
 });
