@@ -40,8 +40,8 @@ interface Reference {
  * ONNX Runtime and PyTorch run the same float32 network with different kernels (summation order, fused
  * attention/GELU), so logits differ by float32 rounding. Measured on the committed demo (16 models, the
  * uniform soup, greedy soup and ensemble × 7 sets): all 133 correct counts equal, mean NLL within 6.2e-8,
- * ECE within 1.5e-8 (an earlier build: 9.5e-8 and 1.7e-8). 1e-6 is the
-DESIGN.md bound and leaves a tenfold margin for another BLAS or CPU.
+ * ECE within 1.5e-8 (an earlier build: 9.5e-8 and 1.7e-8). 1e-6 is the DESIGN.md bound and leaves a wide
+ * margin for another BLAS or CPU.
  */
 const TOLERANCE = 1e-6;
 
