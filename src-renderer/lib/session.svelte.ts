@@ -1,4 +1,5 @@
-import type { ApiCompareTable, CookResult, Evaluation } from './domain';
+import type { ApiCompareTable, CookResult, EvalSet, Evaluation } from './domain';
+import type { Kitchen } from './types';
 
 /**
  * What the workbench views started in this window, kept across navigation: going to Compare and back to
@@ -20,6 +21,16 @@ export class WorkbenchSession {
   compareJobId = $state<string | null>(null);
   /** last loaded data, shown at once when a view opens again while fresh data loads */
   compareTable = $state<ApiCompareTable | null>(null);
+  kitchens = $state<Kitchen[]>([]);
+  evalsets = $state<EvalSet[]>([]);
+  /** the kitchen Evaluate, Cook and Compare work on (one choice for the whole workbench) */
+  kitchenPath = $state('');
+
+  /** Keeps the chosen kitchen valid when the list changes (first kitchen by default). */
+  setKitchens(kitchens: Kitchen[]): void {
+    this.kitchens = kitchens;
+    if (!kitchens.some((k) => k.path === this.kitchenPath)) this.kitchenPath = kitchens[0]?.path ?? '';
+  }
   evaluations = $state<Evaluation[]>([]);
 }
 
