@@ -9,7 +9,7 @@ import { runJob } from '../../core/reports/sources.js';
 import { rendererDir } from '../../core/services/reports.js';
 import { listKitchens, registerKitchen } from '../../core/services/kitchens.js';
 import type { Command } from '../command.js';
-import { stringOption } from '../command.js';
+import { flag, stringOption } from '../command.js';
 
 /** The folder a report is about: the folder given, a file's folder, or the common folder of several. */
 export function reportFolder(inputs: readonly string[]): string {
@@ -29,7 +29,7 @@ export function reportFolder(inputs: readonly string[]): string {
 export const reportCommand: Command = {
   name: 'report',
   summary: 'evaluate and cook what is missing, then save the comparison, recipes and charts as a PDF',
-  help: `Usage: tureen report <file-or-dir>... --out report.pdf [--paper A4|Letter] [--learned-budget 48] [--json]
+  help: `Usage: tureen report <file-or-dir>... --out report.pdf [--paper A4|Letter] [--logit] [--learned-budget 48] [--json]
 
 Makes the report of one kitchen: the folder given (a file stands for its folder; several paths for their
 common folder), registered as a kitchen if it is not one yet. Whatever the report needs that is not stored
@@ -40,11 +40,13 @@ The PDF is the app's Report view printed by a system Chrome or Chromium: TUREEN_
 install paths (Debian/Ubuntu: apt-get install -y chromium).
   --out FILE           where to write the PDF (required)
   --paper A4|Letter    paper size (default A4)
-  --learned-budget N   held-out evaluations for the learned soup when the comparison is run (0 leaves it out)`,
+  --learned-budget N   held-out evaluations for the learned soup when the comparison is run (0 leaves it out)
+  --logit              accuracy axes on a logit scale (as in WiSE-FT)`,
   options: {
     out: { type: 'string' },
     paper: { type: 'string', default: 'A4' },
     'learned-budget': { type: 'string' },
+    logit: { type: 'boolean', default: false },
   },
   async run(args, ctx) {
     if (args.positionals.length === 0) {
@@ -93,6 +95,7 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
       staticDir,
       kitchenId: registered.id,
       paper,
+      logit: flag(args, 'logit'),
       chromium,
     });
     for (const line of consoleErrors) ctx.note(`report page: ${line}`);
@@ -104,6 +107,7 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
         pages,
         bytes: pdf.length,
         paper,
+        logit: flag(args, 'logit'),
         kitchen: { id: registered.id, path: registered.path, name: registered.name },
         compareId: report.compare?.id ?? null,
         recipes: report.recipes.map((r) => ({ id: r.recipeId, method: r.recipe.method })),

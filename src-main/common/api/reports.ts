@@ -89,7 +89,12 @@ export const reportsApi = {
   ),
   'reports:savePdf': channel(
     "Render a kitchen's report as a vector PDF: a save dialog in the desktop app; in serve mode written to the data folder and returned for download",
-    z.object({ kitchenId: z.number().int().positive(), paper: PaperSize.optional() }),
+    z.object({
+      kitchenId: z.number().int().positive(),
+      paper: PaperSize.optional(),
+      /** accuracy axes on a logit scale (WiSE-FT style) */
+      logit: z.boolean().optional(),
+    }),
     SavedPdf,
   ),
 };

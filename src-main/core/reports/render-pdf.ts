@@ -37,6 +37,8 @@ export interface RenderOptions {
   staticDir: string;
   kitchenId: number;
   paper: 'A4' | 'Letter';
+  /** accuracy axes on a logit scale */
+  logit?: boolean;
   timeoutMs?: number;
   /** where Chromium is; default: findChromium() */
   chromium?: string;
@@ -120,7 +122,9 @@ export async function renderReportPdf(options: RenderOptions): Promise<RenderedP
     });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
     await page.route('**/*', (route) => answer(route, options));
-    await page.goto(`${ORIGIN}/?token=pdf#/report?kitchen=${options.kitchenId}&print=1`);
+    await page.goto(
+      `${ORIGIN}/?token=pdf#/report?kitchen=${options.kitchenId}&print=1${options.logit ? '&logit=1' : ''}`,
+    );
     const timeout = options.timeoutMs ?? 60_000;
     const outcome = await page.waitForSelector('[data-report-ready], [data-report-error]', { timeout });
     if ((await outcome.getAttribute('data-report-error')) !== null) {

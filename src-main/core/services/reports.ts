@@ -37,6 +37,7 @@ export function reportHandlers(
         staticDir: rendererDir(),
         kitchenId: kitchen.id,
         paper: req.paper ?? 'A4',
+        logit: req.logit ?? false,
       });
       const dir = path.join(ctx.paths.dataDir, 'reports');
       const file = path.join(dir, reportFileName(kitchen.name));
