@@ -1,6 +1,11 @@
 // Averaging throughput vs reading the same bytes from the page cache, and peak memory per N.
 // Run: npx tsc -p tsconfig.cli.json && node bench/averaging.mjs   (or npm run bench -- averaging)
 // Prints one JSON document. Each N runs in its own process so its peak RSS is its own.
+//   readGBps          sequential 4 MiB reads of the files from the page cache (one core copying)
+//   parallelReadGBps  the same with three reads in flight (both cores copying: the machine's ceiling)
+//   streamGBps        adding the N checkpoints into an accumulator already in memory
+//   averageGBps       everything: open, group, allocate the accumulator, add
+//   ratio / ratioVsParallelRead / endToEndRatio   medians of back-to-back pairs (read time / averaging time)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,7 +49,20 @@ function writeCheckpoint(file, seed) {
   fs.closeSync(fd);
 }
 
-/** Read whole files in 4 MiB chunks, several reads in flight: the page-cache speed the averaging is held to. */
+/** Read whole files sequentially in 4 MiB chunks into one reused buffer: the page-cache read speed. */
+function readSequential(files) {
+  const buf = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
+  let total = 0;
+  for (const file of files) {
+    const fd = fs.openSync(file, 'r');
+    let n;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) total += n;
+    fs.closeSync(fd);
+  }
+  return total;
+}
+
+/** The same bytes with three reads in flight (both cores copying): the most the machine can read. */
 async function readAll(files) {
   const chunk = 4 * 1024 * 1024;
   const buffers = [
@@ -77,6 +95,7 @@ async function child(n, dir) {
   const files = Array.from({ length: n }, (_, i) => path.join(dir, `run${i}`, 'model.safetensors'));
   await readAll(files); // warm the page cache
   const reads = [];
+  const parallelReads = [];
   const averages = [];
   const streams = [];
   let bytes = 0;
@@ -89,11 +108,14 @@ async function child(n, dir) {
   for (let r = 0; r < REPEATS; r++) {
     warm.reset();
     let t = performance.now();
-    for (const ingredient of opened) await warm.addScaled(ingredient, 1 / n);
+    await warm.addScaledMany(opened.map((ingredient) => ({ ingredient, coefficient: 1 / n })));
     streams.push((performance.now() - t) / 1000);
     t = performance.now();
-    bytes = await readAll(files);
+    bytes = readSequential(files);
     reads.push((performance.now() - t) / 1000);
+    t = performance.now();
+    if ((await readAll(files)) !== bytes) throw new Error('parallel read size differs');
+    parallelReads.push((performance.now() - t) / 1000);
     t = performance.now();
     const ingredients = files.map((f) => openIngredient(f));
     const { families } = await groupFamilies(ingredients, { hashOf: () => null });
@@ -110,6 +132,8 @@ async function child(n, dir) {
   const averageSeconds = median(averages);
   const streamSeconds = median(streams);
   const pairedRatio = median(reads.map((r, i) => r / streams[i]));
+  const pairedParallel = median(parallelReads.map((r, i) => r / streams[i]));
+  const parallelReadSeconds = median(parallelReads);
   const pairedEndToEnd = median(reads.map((r, i) => r / averages[i]));
   return {
     n,
@@ -118,9 +142,11 @@ async function child(n, dir) {
     streamSeconds,
     averageSeconds,
     readGBps: bytes / readSeconds / 1e9,
+    parallelReadGBps: bytes / parallelReadSeconds / 1e9,
     streamGBps: bytes / streamSeconds / 1e9,
     averageGBps: bytes / averageSeconds / 1e9,
     ratio: pairedRatio,
+    ratioVsParallelRead: pairedParallel,
     endToEndRatio: pairedEndToEnd,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };

@@ -13,6 +13,8 @@ import type { WeightLayout } from './layout.js';
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Reads in flight while the main thread adds the previous chunk (libuv threads do the reading). */
 export const READ_AHEAD = 3;
+/** addScaledMany: bytes of one tensor slice summed over all ingredients (the sums' slice stays in cache). */
+export const MANY_SLICE_BYTES = 32 * 1024 * 1024;
 /** Small tensors closer than this in one file are fetched with one read. */
 const MERGE_GAP = 64 * 1024;
 
@@ -34,6 +36,8 @@ interface Read {
   position: number;
   length: number;
   pieces: Piece[];
+  ingredient: Ingredient;
+  coefficient: number;
 }
 
 interface Slot {
@@ -71,7 +75,7 @@ export class WeightAccumulator {
     this.scratchStart = Math.ceil((start * 4) / 64) * 64;
     this.simd =
       this.precision === 'f32'
-        ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES)
+        ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES, this)
         : null;
     this.wasmBuffer = this.simd ? this.simd.memory.buffer : null;
     if (this.wasmBuffer) this.values = new Float32Array(this.wasmBuffer, 0, start);
@@ -109,30 +113,7 @@ export class WeightAccumulator {
     const inMemory: Array<{ piece: Piece; bytes: Uint8Array }> = [];
     const fileParts: Array<{ file: string; offset: number; byteLength: number; piece: Piece }> = [];
     for (const e of this.layout.entries) {
-      const info = ingredient.tensor(e.name);
-      if (!info) {
-        throw new TureenError(
-          'family_mismatch',
-          `${ingredient.path}: has no tensor "${e.name}"; it is not in this family`,
-          { file: ingredient.path, tensor: e.name },
-        );
-      }
-      const slot = this.slot(e.name);
-      if (!isFloatDType(info.dtype) || elementCount(info.shape) !== slot.count) {
-        throw new TureenError(
-          'family_mismatch',
-          `${ingredient.path}: tensor "${e.name}" is ${info.dtype}[${info.shape.join(', ')}], expected a float tensor of shape [${e.shape.join(', ')}]`,
-          { file: ingredient.path, tensor: e.name },
-        );
-      }
-      const piece: Piece = {
-        name: e.name,
-        accStart: slot.start,
-        count: slot.count,
-        dtype: info.dtype,
-        at: 0,
-        firstElement: 0,
-      };
+      const piece = this.pieceOf(ingredient, e);
       const location = ingredient.locate(e.name);
       if (location.kind === 'memory') inMemory.push({ piece, bytes: location.bytes });
       else
@@ -164,6 +145,8 @@ export class WeightAccumulator {
                 firstElement: b / size,
               },
             ],
+            ingredient,
+            coefficient,
           });
         }
         continue;
@@ -185,12 +168,104 @@ export class WeightAccumulator {
           position: part.offset,
           length: part.byteLength,
           pieces: [{ ...part.piece }],
+          ingredient,
+          coefficient,
         };
         reads.push(current);
       }
     }
     for (const { piece, bytes } of inMemory) this.addPiece(ingredient, piece, bytes, coefficient);
-    await this.stream(ingredient, reads, coefficient, options.signal);
+    await this.stream(reads, options.signal);
+  }
+
+  /** The whole of one layout tensor in an ingredient, checked to be a float tensor of the right size. */
+  private pieceOf(ingredient: Ingredient, e: WeightLayout['entries'][number]): Piece {
+    const info = ingredient.tensor(e.name);
+    if (!info) {
+      throw new TureenError(
+        'family_mismatch',
+        `${ingredient.path}: has no tensor "${e.name}"; it is not in this family`,
+        {
+          file: ingredient.path,
+          tensor: e.name,
+        },
+      );
+    }
+    const slot = this.slot(e.name);
+    if (!isFloatDType(info.dtype) || elementCount(info.shape) !== slot.count) {
+      throw new TureenError(
+        'family_mismatch',
+        `${ingredient.path}: tensor "${e.name}" is ${info.dtype}[${info.shape.join(', ')}], expected a float tensor of shape [${e.shape.join(', ')}]`,
+        { file: ingredient.path, tensor: e.name },
+      );
+    }
+    return {
+      name: e.name,
+      accStart: slot.start,
+      count: slot.count,
+      dtype: info.dtype,
+      at: 0,
+      firstElement: 0,
+    };
+  }
+
+  /**
+   * this += Σ coefficient_i × ingredient_i, chunk-major: a slice of one tensor is read from every
+   * ingredient and added while that slice of the sums is still in cache, so the sums cross memory once
+   * per slice instead of once per ingredient. Read buffers stay the same size whatever N.
+   */
+  async addScaledMany(
+    parts: ReadonlyArray<{ ingredient: Ingredient; coefficient: number }>,
+    options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<void> {
+    for (const p of parts) {
+      if (!Number.isFinite(p.coefficient)) {
+        throw new TureenError(
+          'bad_request',
+          `coefficient for ${p.ingredient.path} is ${p.coefficient}; coefficients must be finite`,
+        );
+      }
+    }
+    if (parts.length === 0) return;
+    const reads: Read[] = [];
+    for (const e of this.layout.entries) {
+      const pieces = parts.map((p) => ({
+        part: p,
+        piece: this.pieceOf(p.ingredient, e),
+        location: p.ingredient.locate(e.name),
+      }));
+      // one slice per ingredient fits a read buffer; all N slices together about MANY_SLICE_BYTES
+      const size = Math.max(...pieces.map((p) => dtypeBytes(p.piece.dtype)));
+      const span = Math.max(
+        1024,
+        Math.min(READ_CHUNK_BYTES / size, Math.floor(MANY_SLICE_BYTES / parts.length / size / 64) * 64),
+      );
+      for (let start = 0; start < pieces[0]!.piece.count; start += span) {
+        for (const { part, piece, location } of pieces) {
+          const count = Math.min(span, piece.count - start);
+          const slice: Piece = { ...piece, accStart: piece.accStart + start, count, firstElement: start };
+          const width = dtypeBytes(piece.dtype);
+          if (location.kind === 'memory') {
+            this.addPiece(
+              part.ingredient,
+              slice,
+              location.bytes.subarray(start * width, (start + count) * width),
+              part.coefficient,
+            );
+          } else {
+            reads.push({
+              file: location.file,
+              position: location.offset + start * width,
+              length: count * width,
+              pieces: [slice],
+              ingredient: part.ingredient,
+              coefficient: part.coefficient,
+            });
+          }
+        }
+      }
+    }
+    await this.stream(reads, options.signal, options.onProgress);
   }
 
   private addPiece(ingredient: Ingredient, piece: Piece, bytes: Uint8Array, coefficient: number): void {
@@ -227,10 +302,9 @@ export class WeightAccumulator {
   }
 
   private async stream(
-    ingredient: Ingredient,
     reads: readonly Read[],
-    coefficient: number,
     signal?: AbortSignal,
+    onProgress?: (done: number, total: number) => void,
   ): Promise<void> {
     if (reads.length === 0) return;
     if (this.streaming) {
@@ -250,6 +324,7 @@ export class WeightAccumulator {
     }
     const inflight: Array<Promise<{ read: Read; buf: Buffer }>> = [];
     let next = 0;
+    let processed = 0;
     const fetch = async (read: Read, buf: Buffer) => {
       let opening = handles.get(read.file);
       if (!opening) {
@@ -282,13 +357,16 @@ export class WeightAccumulator {
         for (const piece of read.pieces) {
           const size = dtypeBytes(piece.dtype);
           this.addPiece(
-            ingredient,
+            read.ingredient,
             piece,
             buf.subarray(piece.at, piece.at + piece.count * size),
-            coefficient,
+            read.coefficient,
           );
         }
         free.push(buf);
+        processed++;
+        if (onProgress && (processed % 64 === 0 || processed === reads.length))
+          onProgress(processed, reads.length);
         signal?.throwIfAborted();
       }
     } finally {

@@ -176,12 +176,7 @@ async function cookParts(
   const { weights, scale } = await averageIngredients(opened.family, parts, {
     ...(request.precision ? { precision: request.precision } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    onProgress: (done, _n, current) =>
-      ctx.progress?.(
-        done,
-        total,
-        current ? `adding ${path.basename(path.dirname(current))}/${path.basename(current)}` : 'averaged',
-      ),
+    onProgress: (done) => ctx.progress?.(Math.floor(done), total, `averaging ${parts.length} checkpoints`),
   });
   ctx.progress?.(parts.length, total, 'hashing ingredients');
   const ingredients = await recipeIngredients(parts, ctx.signal);

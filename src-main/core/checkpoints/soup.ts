@@ -59,7 +59,8 @@ export async function averageIngredients(
   options: {
     precision?: Precision;
     signal?: AbortSignal;
-    onProgress?: (done: number, total: number, current: string) => void;
+    /** done is in ingredients' worth of bytes (fractional) */
+    onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<{ weights: WeightAccumulator; scale: number }> {
   if (parts.length === 0) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
@@ -72,18 +73,13 @@ export async function averageIngredients(
   const weights = new WeightAccumulator(layout, { precision });
   const c0 = parts[0]!.coefficient;
   const uniform = parts.every((p) => p.coefficient === c0);
-  let done = 0;
-  for (const part of parts) {
-    options.signal?.throwIfAborted();
-    options.onProgress?.(done, parts.length, part.ingredient.path);
-    await weights.addScaled(
-      part.ingredient,
-      uniform ? 1 : part.coefficient,
-      options.signal ? { signal: options.signal } : {},
-    );
-    done++;
-  }
-  options.onProgress?.(done, parts.length, '');
+  await weights.addScaledMany(
+    parts.map((p) => ({ ingredient: p.ingredient, coefficient: uniform ? 1 : p.coefficient })),
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (done, total) => options.onProgress?.((parts.length * done) / total, parts.length),
+    },
+  );
   return { weights, scale: uniform ? c0 : 1 };
 }
 

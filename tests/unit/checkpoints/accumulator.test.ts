@@ -103,6 +103,33 @@ describe('WeightAccumulator', () => {
     );
   });
 
+  it('addScaledMany (slice by slice across ingredients) equals adding them one by one', async () => {
+    const n = 1_100_001;
+    const files = [31, 32, 33].map((seed) =>
+      writeSafetensors(path.join(dir, `many-${seed}.safetensors`), {
+        big: f32(values(seed, n), [n]),
+        half: {
+          dtype: 'F16',
+          shape: [5],
+          data: new Uint8Array(Uint16Array.from([0x3c00, 0x4000, 0xc000, 0x3800, seed]).buffer),
+        },
+        bias: f32(values(seed + 100, 7), [7]),
+      }),
+    );
+    const ingredients = files.map((f) => openIngredient(f));
+    const coefficients = [0.5, -0.25, 1.75];
+    const one = new WeightAccumulator(weightLayout(ingredients[0]!.tensors));
+    for (const [i, ing] of ingredients.entries()) await one.addScaled(ing, coefficients[i]!);
+    const many = new WeightAccumulator(weightLayout(ingredients[0]!.tensors));
+    let reported = 0;
+    await many.addScaledMany(
+      ingredients.map((ingredient, i) => ({ ingredient, coefficient: coefficients[i]! })),
+      { onProgress: (done, total) => (reported = done / total) },
+    );
+    expect(reported).toBe(1);
+    expect(Buffer.from(many.toBuffer()).equals(Buffer.from(one.toBuffer()))).toBe(true);
+  });
+
   it('accumulates in float64 on request', async () => {
     const a = openIngredient(writeSafetensors(path.join(dir, 'd.safetensors'), { w: f32([1e8, 1], [2]) }));
     const acc = new WeightAccumulator(weightLayout(a.tensors), { precision: 'f64' });
