@@ -394,4 +394,35 @@ describe('CLI', () => {
     expect(cookDoc.evaluations).toHaveLength(2);
     expect(cookDoc.outputs).toEqual([]);
   });
+  it('tureen sweep expands "a,b,...,z" and data inspect prints the histogram', async () => {
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t), isTTY: false };
+    const db = ['--db', path.join(tmp, 'cli.sqlite')];
+    const a = path.join(kitchenDir, 'base/model.onnx');
+    const b = path.join(kitchenDir, 'sweep/run-01/model.onnx');
+    expect(
+      await runCli(['sweep', a, b, '--alphas', '0,0.25,...,1', '--data', data('test'), '--json', ...db], io),
+      stderr,
+    ).toBe(0);
+    const sweep = JSON.parse(stdout) as {
+      schema: string;
+      points: Array<{ alpha: number; evaluations: Array<{ data: string; top1: number }> }>;
+    };
+    expect(sweep.schema).toBe('tureen/sweep@1');
+    expect(sweep.points.map((p) => p.alpha)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(sweep.points[4]!.evaluations[0]!.top1).toBe(
+      expected.models['sweep/run-01/model.onnx']!.test!.top1,
+    );
+    stdout = '';
+    expect(await runCli(['data', 'inspect', data('shift-subset'), '--json', ...db], io), stderr).toBe(0);
+    const inspected = JSON.parse(stdout) as {
+      schema: string;
+      evalsets: Array<{ n: number; classSubset: number[]; labelHistogram: number[] }>;
+    };
+    expect(inspected.schema).toBe('tureen/data@1');
+    expect(inspected.evalsets[0]!.classSubset).toEqual([0, 2, 3, 5]);
+    expect(inspected.evalsets[0]!.labelHistogram.reduce((x, y) => x + y, 0)).toBe(inspected.evalsets[0]!.n);
+    expect(await runCli(['data', 'list', ...db], io)).toBe(2);
+  });
 });
