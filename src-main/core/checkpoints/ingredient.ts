@@ -89,9 +89,9 @@ export function isBaseFolder(file: string): boolean {
 export function pickleRefusal(file: string): TureenError {
   return new TureenError(
     'not_supported',
-    `${file}: PyTorch pickles are not read (unpickling runs arbitrary code). Convert it to safetensors once:\n` +
-      `  python -c "import torch, safetensors.torch as st; sd = torch.load('${path.basename(file)}', map_location='cpu')"\n` +
-      `  then: st.save_file({k: v.contiguous() for k, v in sd.get('state_dict', sd).items()}, 'model.safetensors')`,
+    `${file}: PyTorch pickles are not read yet (unpickling can run arbitrary code). Convert it to safetensors once, in Python:\n` +
+      `  import torch, safetensors.torch as st; sd = torch.load('${path.basename(file)}', map_location='cpu')\n` +
+      `  st.save_file({k: v.detach().clone().contiguous() for k, v in sd.get('state_dict', sd).items()}, 'model.safetensors')`,
     { file },
   );
 }
