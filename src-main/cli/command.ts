@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Kitchen } from '../core/kitchen.js';
+import type { Transport } from '../core/service.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -10,8 +11,8 @@ export interface ParsedArgs {
 
 /** What a command needs from the outside world; tests pass their own. */
 export interface CliContext {
-  /** the shared service, opened on first use */
-  kitchen(): Kitchen;
+  /** the shared service, opened on first use (serve opens it as the HTTP transport) */
+  kitchen(transport?: Transport): Kitchen;
   /** progress and notes for humans, always on stderr */
   note(line: string): void;
   /** stdout, for long-running commands (serve) that announce something before they finish */

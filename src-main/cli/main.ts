@@ -94,9 +94,9 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
       json: jsonMode,
       note: (line) => streams.stderr(line + '\n'),
       announce: (line) => streams.stdout(line + '\n'),
-      kitchen: () => {
+      kitchen: (transport = 'cli') => {
         if (!kitchen) {
-          kitchen = new Kitchen(dbPath ? { transport: 'cli', databasePath: dbPath } : { transport: 'cli' });
+          kitchen = new Kitchen(dbPath ? { transport, databasePath: dbPath } : { transport });
           stopProgress.push(progressPrinter(kitchen.events, streams));
         }
         return kitchen;

@@ -11,4 +11,15 @@ import { similarityCommand } from './similarity.js';
 import { sweepCommand } from './sweep.js';
 
 /** Every `tureen <command>`, in the order `tureen --help` lists them. Register new commands here. */
-export const commands: Command[] = [infoCommand, scanCommand, cookCommand, similarityCommand, sweepCommand, evalCommand, compareCommand, reportCommand, dataCommand, serveCommand];
+export const commands: Command[] = [
+  infoCommand,
+  scanCommand,
+  cookCommand,
+  similarityCommand,
+  sweepCommand,
+  evalCommand,
+  compareCommand,
+  reportCommand,
+  dataCommand,
+  serveCommand,
+];

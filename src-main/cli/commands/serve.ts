@@ -37,7 +37,7 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
         `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
       );
     }
-    const kitchen = ctx.kitchen();
+    const kitchen = ctx.kitchen('http');
     const server = await startServer({
       kitchen,
       host: stringOption(args, 'host') ?? '127.0.0.1',
