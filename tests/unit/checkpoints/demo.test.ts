@@ -3,13 +3,12 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
-  averageIngredients,
-  familyGraph,
   groupFamilies,
   openIngredient,
   readSafetensorsHeader,
 } from '../../../src-main/core/checkpoints/index.js';
 import { discoverCheckpoints } from '../../../src-main/core/checkpoints/discover.js';
+import { uniformSoup } from './uniform-soup.js';
 
 /** The demo kitchen (scripts/demo/make_demo.py) with PyTorch's reference numbers. */
 const demo = path.join(import.meta.dirname, '..', '..', '..', 'resources', 'demo');
@@ -58,18 +57,10 @@ describe.skipIf(!fs.existsSync(referenceFile))('the demo kitchen', () => {
 
   it("uniform soup: onnxruntime on the family graph gives PyTorch's logits", async () => {
     const reference = JSON.parse(fs.readFileSync(referenceFile, 'utf8')) as Reference;
-    const ingredients = reference.uniform_soup.ingredients.map((p) => openIngredient(path.join(demo, p)));
-    const { families } = await groupFamilies(ingredients);
-    const family = families[0]!;
-    const parts = family.members.map((ingredient) => ({
-      ingredient,
-      coefficient: 1 / family.members.length,
-    }));
-    const { weights, scale } = await averageIngredients(family, parts);
-    const graph = await familyGraph(family);
-    const session = await ort.InferenceSession.create(graph.graphBytes, {
-      externalData: [{ path: graph.externalDataPath, data: weights.toBuffer(scale, graph.weightLayout) }],
-    });
+    const { graph, externalData } = await uniformSoup(
+      reference.uniform_soup.ingredients.map((p) => path.join(demo, p)),
+    );
+    const session = await ort.InferenceSession.create(graph.graphBytes, { externalData: [externalData] });
     const { data, shape } = holdoutImages(reference, 8);
     const out = await session.run({ [graph.inputs[0]!]: new ort.Tensor('float32', data, shape) });
     await session.release();

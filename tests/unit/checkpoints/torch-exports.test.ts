@@ -3,13 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  averageIngredients,
-  familyGraph,
-  groupFamilies,
-  openIngredient,
-  writeSoup,
-} from '../../../src-main/core/checkpoints/index.js';
+import { groupFamilies, openIngredient, writeSoup } from '../../../src-main/core/checkpoints/index.js';
+import { uniformSoup } from './uniform-soup.js';
 
 /** Real torch.onnx.export models (scripts/demo/make_torch_fixtures.py) with torch-computed outputs. */
 const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures', 'torch-exports');
@@ -70,19 +65,10 @@ describe.skipIf(cases.length === 0)('real torch.onnx.export models', () => {
     const expected = JSON.parse(
       fs.readFileSync(path.join(fixtures, `${name}.expected.json`), 'utf8'),
     ) as Expected;
-    const ingredients = expected.files.map((f) => openIngredient(path.join(fixtures, f)));
-    const { families } = await groupFamilies(ingredients);
-    const family = families[0]!;
-    const parts = family.members.map((ingredient) => ({
-      ingredient,
-      coefficient: 1 / family.members.length,
-    }));
-    const { weights, scale } = await averageIngredients(family, parts);
-    const graph = await familyGraph(family);
-    const viaBuffer = await run(graph.graphBytes, expected, {
-      path: graph.externalDataPath,
-      data: weights.toBuffer(scale, graph.weightLayout),
-    });
+    const { family, weights, scale, graph, externalData } = await uniformSoup(
+      expected.files.map((f) => path.join(fixtures, f)),
+    );
+    const viaBuffer = await run(graph.graphBytes, expected, externalData);
     const file = path.join(out, `${name}.onnx`);
     await writeSoup({
       family,
