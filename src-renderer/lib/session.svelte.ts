@@ -1,4 +1,4 @@
-import type { ApiCompareTable, CookResult, EvalSet, Evaluation } from './domain';
+import type { ApiCompareTable, Checkpoint, CookResult, EvalSet, Evaluation } from './domain';
 import type { Kitchen } from './types';
 
 /**
@@ -23,6 +23,8 @@ export class WorkbenchSession {
   compareTable = $state<ApiCompareTable | null>(null);
   kitchens = $state<Kitchen[]>([]);
   evalsets = $state<EvalSet[]>([]);
+  /** readable checkpoints of the last scan */
+  checkpoints = $state<Checkpoint[]>([]);
   /** the kitchen Evaluate, Cook and Compare work on (one choice for the whole workbench) */
   kitchenPath = $state('');
 
