@@ -74,8 +74,8 @@ describe('WeightAccumulator', () => {
     );
   });
 
-  it('splits big tensors into chunks added on worker threads, exactly, and finds NaN in a later chunk', async () => {
-    const n = 1_500_003; // 6 MB: two reads, so the worker path runs
+  it('splits big tensors into 4 MiB chunks, sums exactly, and finds NaN in a later chunk', async () => {
+    const n = 1_500_003; // 6 MB: two chunks
     const va = values(21, n);
     const vb = values(22, n);
     const a = openIngredient(
