@@ -30,14 +30,22 @@ export function matrixKey(modelId: string, setName: string): string {
 }
 
 /**
+ * Stored rows do not know whether a run read them from the logits cache; keep the flag a run reported for
+ * the same row as long as the row has not been recomputed since (same id and creation time).
+ */
+export function keepCachedFlags(next: readonly Evaluation[], previous: readonly Evaluation[]): Evaluation[] {
+  const cached = new Map(previous.filter((r) => r.cached === true).map((r) => [r.id, r.createdAt]));
+  return next.map((r) => (cached.get(r.id) === r.createdAt ? { ...r, cached: true } : r));
+}
+
+/**
  * Rows: base first, then ingredients in natural order of label, then soups. Columns: the eval sets known
- * (holdout, id, shift order), plus any set that only appears in records. A cell is marked cached unless
- * it was computed at or after `freshSince` (the start of the run that just finished).
+ * (holdout, id, shift order), plus any set that only appears in records. A cell is marked cached when its
+ * record says the run served it from the logits cache.
  */
 export function buildMatrix(
   records: readonly Evaluation[],
   sets: readonly EvalSet[],
-  freshSince: string | null,
   nameOf: (model: Evaluation['model']) => string = (model) => model.label,
 ): MatrixData {
   const models = new Map<string, MatrixModelRow>();
@@ -45,7 +53,6 @@ export function buildMatrix(
   const columns = new Map<string, { name: string; role: string; n: number | null; path: string | null }>();
   for (const set of sets)
     columns.set(set.name, { name: set.name, role: set.role ?? 'none', n: set.n, path: set.path });
-  const fresh = freshSince ? Date.parse(freshSince) : Number.POSITIVE_INFINITY;
   for (const record of records) {
     const id = record.model.hash;
     if (!models.has(id)) {
@@ -64,7 +71,7 @@ export function buildMatrix(
     cells.set(matrixKey(id, record.evalset.name), {
       top1: record.top1,
       n: record.n,
-      cached: !(Date.parse(record.createdAt) >= fresh),
+      cached: record.cached === true,
     });
   }
   const kindOrder = { base: 0, ingredient: 1, soup: 2 };

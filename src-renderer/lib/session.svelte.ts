@@ -8,8 +8,6 @@ import type { Kitchen } from './types';
 export class WorkbenchSession {
   scanJobId = $state<string | null>(null);
   evaluateJobId = $state<string | null>(null);
-  /** start of the last evaluation run: results older than this came from the cache */
-  evaluatedSince = $state<string | null>(null);
   lastEvaluation = $state<{ state: string; seconds: number; fresh: number; cached: number } | null>(null);
   cookJobId = $state<string | null>(null);
   cookResult = $state<CookResult | null>(null);

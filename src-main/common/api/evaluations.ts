@@ -34,6 +34,8 @@ export const EvaluationRecord = MetricValues.extend({
   threads: z.number().int().nullable(),
   durationMs: z.number(),
   createdAt: z.string(),
+  /** true when this run read the logits from the cache instead of running the model; false for stored rows */
+  cached: z.boolean().optional(),
 });
 
 export const InferenceOptions = z.object({

@@ -55,6 +55,7 @@ function toRecord(row: Row): Evaluation {
     threads: row.threads,
     durationMs: row.duration_ms,
     createdAt: row.created_at,
+    cached: false,
   };
 }
 
@@ -79,7 +80,10 @@ export function saveEvaluation(
     db.prepare(
       'UPDATE evaluations SET model_label = ?, model_path = ?, evalset_name = ?, evalset_path = ? WHERE id = ?',
     ).run(model.label, model.path, set.name, set.file, existing.id);
-    return toRecord(db.prepare('SELECT * FROM evaluations WHERE id = ?').get(existing.id) as Row);
+    return {
+      ...toRecord(db.prepare('SELECT * FROM evaluations WHERE id = ?').get(existing.id) as Row),
+      cached: true,
+    };
   }
   const info = db
     .prepare(
@@ -116,7 +120,10 @@ export function saveEvaluation(
       JSON.stringify(m.perClass),
       new Date().toISOString(),
     ) as { id: number };
-  return toRecord(db.prepare('SELECT * FROM evaluations WHERE id = ?').get(info.id) as Row);
+  return {
+    ...toRecord(db.prepare('SELECT * FROM evaluations WHERE id = ?').get(info.id) as Row),
+    cached: outcome.cached,
+  };
 }
 
 /** Latest evaluation per (model path or hash, eval set), optionally filtered by model and eval-set paths. */

@@ -6,6 +6,7 @@ import { listEvaluations } from '../inference/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
 import { openSweep } from '../recipes/ingredients.js';
+import type { Sweep } from '../recipes/ingredients.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Evaluation } from '../inference/evaluation-store.js';
@@ -34,13 +35,16 @@ export function evaluationHandlers(
         async (job) => {
           const runner = new RecipeRunner(engine, settings, job);
           const evaluations: Evaluation[] = [];
-          // Each model is opened on its own: eval accepts checkpoints of different families.
-          for (const input of models) {
-            const sweep = await openSweep([input], { db: ctx.db });
+          // Each model is opened on its own: eval accepts checkpoints of different families. All are opened
+          // (structure only) before the first evaluation, so the progress bar knows the whole job up front.
+          const sweeps: Sweep[] = [];
+          for (const input of models) sweeps.push(await openSweep([input], { db: ctx.db }));
+          const ingredientsOf = (sweep: Sweep) => [...(sweep.base ? [sweep.base] : []), ...sweep.members];
+          const images = sets.reduce((a, s) => a + s.n, 0);
+          runner.planAll(sweeps.reduce((a, sweep) => a + ingredientsOf(sweep).length, 0) * images);
+          for (const sweep of sweeps) {
             const soupModels = await SoupModels.create(sweep);
-            const ingredients = [...(sweep.base ? [sweep.base] : []), ...sweep.members];
-            runner.plan(ingredients.length * sets.reduce((a, s) => a + s.n, 0));
-            for (const ingredient of ingredients) {
+            for (const ingredient of ingredientsOf(sweep)) {
               const model = await soupModels.ingredientModel(ingredient, job.signal);
               for (const set of sets) {
                 evaluations.push(

@@ -85,6 +85,36 @@ describe('evaluations channels', () => {
     const pruned = await kitchen.call('evaluations:pruneCache', { maxBytes: 0 });
     expect(pruned.usage.bytes).toBe(0);
   });
+  it('plans the whole job up front and says which results came from the logits cache', async () => {
+    const models = [model('run-02'), model('run-05')];
+    const sets = [data('test'), data('shift-subset')];
+    const n = (await kitchen.call('evalsets:list', { folder: kitchenDir })).evalsets
+      .filter((s) => sets.includes(s.path))
+      .reduce((a, s) => a + s.n, 0);
+    const run = async () => {
+      const totals = new Set<number | null>();
+      const progress: Array<{ jobId: string; total: number | null }> = [];
+      const off = kitchen.events.subscribe((name, payload) => {
+        if (name === 'job:progress') progress.push(payload as { jobId: string; total: number | null });
+      });
+      const { jobId } = await kitchen.call('evaluations:run', { models, evalsets: sets, batchSize: 100 });
+      const job = await kitchen.jobs.wait(jobId);
+      off();
+      for (const p of progress) if (p.jobId === jobId) totals.add(p.total);
+      expect([job.state, job.error]).toEqual(['done', null]);
+      return {
+        totals,
+        evaluations: (job.result as { evaluations: Array<{ cached?: boolean }> }).evaluations,
+      };
+    };
+    const first = await run();
+    expect([...first.totals]).toEqual([models.length * n]);
+    expect(first.evaluations.map((e) => e.cached)).toEqual([false, false, false, false]);
+    const second = await run();
+    expect(second.evaluations.map((e) => e.cached)).toEqual([true, true, true, true]);
+    const stored = await kitchen.call('evaluations:matrix', { models, evalsets: sets });
+    expect(stored.evaluations.map((e) => e.cached)).toEqual([false, false, false, false]);
+  });
   it("concurrent jobs share the host without evicting one another's sessions", async () => {
     const runs = ['run-00', 'run-02', 'run-04', 'run-05'];
     const started = await Promise.all([

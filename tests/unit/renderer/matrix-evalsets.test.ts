@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EvalSet, Evaluation } from '../../../src-renderer/lib/domain.js';
 import { classCount, evalSetProblems } from '../../../src-renderer/lib/evalsets.js';
-import { buildMatrix, isBasePath, matrixKey } from '../../../src-renderer/lib/matrix.js';
+import { buildMatrix, isBasePath, keepCachedFlags, matrixKey } from '../../../src-renderer/lib/matrix.js';
 
 function set(name: string, role: EvalSet['role'], extra: Partial<EvalSet> = {}): EvalSet {
   return {
@@ -26,9 +26,11 @@ function record(
   top1: number,
   createdAt: string,
   kind: 'ingredient' | 'soup' = 'ingredient',
+  cached?: boolean,
 ): Evaluation {
   return {
-    id: 1,
+    // one id per (model, set), like the store's unique row
+    id: model.length * 100 + setName.length,
     n: 10,
     correct: Math.round(top1 * 10),
     top1,
@@ -49,6 +51,7 @@ function record(
     threads: null,
     durationMs: 5,
     createdAt,
+    ...(cached === undefined ? {} : { cached }),
   };
 }
 
@@ -61,7 +64,7 @@ describe('buildMatrix', () => {
     record('greedy', 'test', 0.9, '2026-01-02T10:00:00Z', 'soup'),
   ];
   it('puts the base first, ingredients in natural order, soups last, and sets by role', () => {
-    const m = buildMatrix(records, sets, null);
+    const m = buildMatrix(records, sets);
     expect(m.models.map((x) => `${x.kind}:${x.label}`)).toEqual([
       'base:base',
       'ingredient:run-2',
@@ -70,11 +73,35 @@ describe('buildMatrix', () => {
     ]);
     expect(m.sets.map((s) => s.name)).toEqual(['holdout', 'test', 'shift-a']);
   });
-  it('marks cells computed before the last run as cached', () => {
-    const m = buildMatrix(records, sets, '2026-01-02T00:00:00Z');
+  it('marks a cell cached only when its record says it came from the logits cache', () => {
+    const m = buildMatrix(
+      [
+        record('run-2', 'test', 0.8, '2026-01-01T10:00:00Z', 'ingredient', true),
+        record('run-10', 'test', 0.7, '2026-01-02T10:00:00Z', 'ingredient', false),
+        record('base', 'test', 0.5, '2026-01-01T10:00:00Z'),
+      ],
+      sets,
+    );
     expect(m.cells.get(matrixKey('w-run-2', 'test'))!.cached).toBe(true);
     expect(m.cells.get(matrixKey('w-run-10', 'test'))!.cached).toBe(false);
-    expect(buildMatrix(records, sets, null).cells.get(matrixKey('w-run-10', 'test'))!.cached).toBe(true);
+    // an older stored row is not assumed to be cached
+    expect(m.cells.get(matrixKey('w-base', 'test'))!.cached).toBe(false);
+  });
+  it("keeps a run's cached flag on re-read stored rows until the row is recomputed", () => {
+    const run = [
+      record('run-2', 'test', 0.8, '2026-01-01T10:00:00Z', 'ingredient', true),
+      record('run-10', 'test', 0.7, '2026-01-02T10:00:00Z', 'ingredient', true),
+    ];
+    const stored = [
+      record('run-2', 'test', 0.8, '2026-01-01T10:00:00Z', 'ingredient', false),
+      record('run-10', 'test', 0.71, '2026-01-03T10:00:00Z', 'ingredient', false),
+      record('base', 'test', 0.5, '2026-01-01T10:00:00Z', 'ingredient', false),
+    ];
+    expect(keepCachedFlags(stored, run).map((r) => [r.model.label, r.cached])).toEqual([
+      ['run-2', true],
+      ['run-10', false],
+      ['base', false],
+    ]);
   });
   it('recognises base folders', () => {
     expect(isBasePath('/k/base/model.onnx')).toBe(true);
