@@ -5,7 +5,7 @@ import { evalsetsApi } from './api/evalsets.js';
 import { evaluationsApi } from './api/evaluations.js';
 import { jobsApi, jobsEvents } from './api/jobs.js';
 import { kitchensApi, kitchensEvents } from './api/kitchens.js';
-import { recipesApi } from './api/recipes.js';
+import { recipesApi, recipesEvents } from './api/recipes.js';
 import { reportsApi } from './api/reports.js';
 
 /**
@@ -27,6 +27,7 @@ export const events = {
   ...checkpointsEvents,
   ...jobsEvents,
   ...kitchensEvents,
+  ...recipesEvents,
 };
 
 export type Api = typeof api;

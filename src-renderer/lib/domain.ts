@@ -15,6 +15,7 @@ import type {
   GreedyStep as GreedyStepSchema,
   Recipe as RecipeSchema,
   RecipeMethod as RecipeMethodSchema,
+  recipesEvents,
 } from '../../src-main/common/api/recipes.js';
 
 export type EvalSet = z.output<typeof EvalSetSummary>;
@@ -24,6 +25,8 @@ export type Evaluation = z.output<typeof EvaluationRecord>;
 export type RecipeMethod = z.output<typeof RecipeMethodSchema>;
 export type Recipe = z.output<typeof RecipeSchema>;
 export type GreedyStep = z.output<typeof GreedyStepSchema>;
+/** one finished greedy step, published while the job runs */
+export type GreedyStepEvent = z.output<(typeof recipesEvents)['recipes:step']['payload']>;
 export type CookResult = z.output<typeof CookResultSchema>;
 export type ApiCompareTable = z.output<typeof CompareTableSchema>;
 export type ApiCompareRow = z.output<typeof CompareRowSchema>;

@@ -1,4 +1,6 @@
-import type { ApiCompareTable, Checkpoint, CookResult, EvalSet, Evaluation } from './domain';
+import { api } from './api';
+import type { ApiCompareTable, Checkpoint, CookResult, EvalSet, Evaluation, GreedyStepEvent } from './domain';
+import { addGreedyStep } from './greedy-live';
 import type { Kitchen } from './types';
 
 /**
@@ -12,6 +14,8 @@ export class WorkbenchSession {
   cookJobId = $state<string | null>(null);
   cookResult = $state<CookResult | null>(null);
   cookFinishedAt = $state<string | null>(null);
+  /** greedy steps published by running jobs (recipes:step), kept here so leaving Cook loses none */
+  greedySteps = $state<GreedyStepEvent[]>([]);
   /** the two checkpoints of the last interpolation, for the curve's labels */
   interpolation = $state<{ from: string; to: string } | null>(null);
   saveJobId = $state<string | null>(null);
@@ -32,6 +36,10 @@ export class WorkbenchSession {
     if (!kitchens.some((k) => k.path === this.kitchenPath)) this.kitchenPath = kitchens[0]?.path ?? '';
   }
   evaluations = $state<Evaluation[]>([]);
+
+  constructor() {
+    api.on('recipes:step', (step) => (this.greedySteps = addGreedyStep(this.greedySteps, step)));
+  }
 }
 
 export const session = new WorkbenchSession();

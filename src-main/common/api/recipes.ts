@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channel } from '../contract.js';
+import { channel, event } from '../contract.js';
 import { EvaluationRecord, InferenceOptions, JobStarted, MetricValues } from './evaluations.js';
 
 export const RecipeMethod = z.enum(['uniform', 'greedy', 'learned', 'interpolate']);
@@ -164,5 +164,22 @@ export const recipesApi = {
     'A stored comparison table: by id, or the latest one',
     z.object({ id: z.number().int().positive().optional() }),
     CompareTable,
+  ),
+};
+
+export const recipesEvents = {
+  'recipes:step': event(
+    'A greedy soup (cook or compare job) finished a step; step 0 is the best single ingredient',
+    z.object({
+      jobId: z.string(),
+      step: z.number().int(),
+      /** path relative to the folder given, as in the recipe's steps */
+      candidate: z.string(),
+      holdoutCorrect: z.number().int(),
+      holdoutTop1: z.number(),
+      accepted: z.boolean(),
+      /** number of ingredients in the soup after this step */
+      soupSize: z.number().int(),
+    }),
   ),
 };

@@ -64,6 +64,7 @@ export async function greedySoup(
       size: 1,
     },
   ];
+  runner.greedyStep(steps[0]!);
   let current = models.soupModel(sum, 1, `greedy soup (1)`).model;
   let currentHoldout: EngineEvaluation | null = null;
   runner.plan(holdout.n * (order.length - 1));
@@ -89,14 +90,16 @@ export async function greedySoup(
     } else {
       runner.engine.host.release(model.hash);
     }
-    steps.push({
+    const step: Step = {
       step: index + 1,
       candidate: candidate.rel,
       holdout_correct: correct,
       holdout_top1: correct / holdout.n,
       accepted: ok,
       size: accepted.length,
-    });
+    };
+    steps.push(step);
+    runner.greedyStep(step);
   }
   return { accepted, steps, sum, model: current, holdout: currentHoldout };
 }

@@ -1,4 +1,7 @@
+import type { z } from 'zod';
+import type { GreedyStep } from '../../common/api/recipes.js';
 import type { EvalSet } from '../datasets/evalset.js';
+import type { EventBus } from '../events.js';
 import type { EngineEvaluation, EvaluationEngine, RunSettings } from '../inference/engine.js';
 import type { JobContext } from '../jobs.js';
 import type { IdentifiedModel } from './soup-models.js';
@@ -15,7 +18,22 @@ export class RecipeRunner {
     readonly engine: EvaluationEngine,
     readonly settings: RunSettings,
     readonly job: JobContext | null,
+    private readonly events: EventBus | null = null,
   ) {}
+
+  /** Publish a finished greedy step (`recipes:step`) so a live table need not wait for the recipe. */
+  greedyStep(step: z.output<typeof GreedyStep>): void {
+    if (!this.job || !this.events) return;
+    this.events.emit('recipes:step', {
+      jobId: this.job.jobId,
+      step: step.step,
+      candidate: step.candidate,
+      holdoutCorrect: step.holdout_correct,
+      holdoutTop1: step.holdout_top1,
+      accepted: step.accepted,
+      soupSize: step.size,
+    });
+  }
 
   get signal(): AbortSignal | undefined {
     return this.job?.signal;

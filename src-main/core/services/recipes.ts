@@ -26,7 +26,12 @@ export function recipeHandlers(
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
       if (req.out && ctx.transport === 'http') checkReadable(ctx, req.out);
       const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
-        cook(ctx.db, new RecipeRunner(engine, settings, job), { ...req, ingredients, holdout, evals }),
+        cook(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
+          ...req,
+          ingredients,
+          holdout,
+          evals,
+        }),
       );
       return { jobId };
     },
@@ -117,7 +122,7 @@ export function recipeHandlers(
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
       const jobId = ctx.jobs.start('compare', `Compare soups in ${folders.join(', ')}`, async (job) => {
-        const table = await compareSweep(ctx.db, new RecipeRunner(engine, settings, job), {
+        const table = await compareSweep(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
           folders,
           holdout,
           evals,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import type { EventPayload } from '../../../src-main/common/api.js';
 import type { CompareTable, CookResult } from '../../../src-main/common/api/recipes.js';
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
@@ -107,13 +108,23 @@ describe('CMA-ES', () => {
 
 describe('recipes on the fixture sweep (numpy reference)', () => {
   it('greedy soup follows the paper: steps, the >= tie at step 2, and the final metrics', async () => {
+    const published: Array<EventPayload<'recipes:step'>> = [];
+    const off = kitchen.events.subscribe((name, payload) => {
+      if (name === 'recipes:step') published.push(payload as EventPayload<'recipes:step'>);
+    });
     const result = await job<Cooked>('recipes:cook', {
       method: 'greedy',
       ingredients: [kitchenDir],
       holdout: data('holdout'),
       evals: [data('test'), data('shift-noise'), data('shift-subset')],
-    });
+    }).finally(off);
     const steps = result.recipe.steps!;
+    // every step was published as it finished, in order, under the cook job's id
+    const cookJob = (await kitchen.call('jobs:list', {})).jobs.find((j) => j.kind === 'cook:greedy')!;
+    expect(published.map((p) => p.jobId)).toEqual(steps.map(() => cookJob.jobId));
+    expect(
+      published.map((p) => [p.step, p.candidate, p.holdoutCorrect, p.holdoutTop1, p.accepted, p.soupSize]),
+    ).toEqual(steps.map((s) => [s.step, s.candidate, s.holdout_correct, s.holdout_top1, s.accepted, s.size]));
     expect(steps.map((s) => [s.candidate, s.holdout_correct, s.accepted])).toEqual(
       expected.greedy.steps.map((s) => [s.candidate, s.holdout_correct, s.accepted]),
     );
