@@ -161,8 +161,8 @@ export const recipesApi = {
     JobStarted,
   ),
   'compare:table': channel(
-    'A stored comparison table: by id, or the latest one',
-    z.object({ id: z.number().int().positive().optional() }),
+    'A stored comparison table: by id, or the latest one; with folder, the latest whose folders lie inside that folder or contain it',
+    z.object({ id: z.number().int().positive().optional(), folder: z.string().min(1).optional() }),
     CompareTable,
   ),
 };

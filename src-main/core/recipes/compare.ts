@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
 import type { CompareRow, CompareTable } from '../../common/api/recipes.js';
@@ -355,13 +356,37 @@ export function saveComparison(db: Database, table: Omit<Table, 'id' | 'createdA
   return { id: Number(info.lastInsertRowid), createdAt, ...table };
 }
 
-export function loadComparison(db: Database, id?: number): Table | null {
-  const row = (
-    id === undefined
-      ? db.prepare('SELECT id, document, created_at FROM comparisons ORDER BY id DESC LIMIT 1').get()
-      : db.prepare('SELECT id, document, created_at FROM comparisons WHERE id = ?').get(id)
-  ) as { id: number; document: string; created_at: string } | undefined;
-  if (!row) return null;
+/** Whether `file` is `folder` or below it. */
+function inside(folder: string, file: string): boolean {
+  const rel = path.relative(folder, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * A stored comparison: by id, else the latest one; with `folder`, only one whose folders lie inside that
+ * folder or contain it (a kitchen compared by its sweep subfolder, or as part of a larger folder).
+ */
+export function loadComparison(db: Database, query: { id?: number; folder?: string } = {}): Table | null {
+  const rows = (
+    query.id === undefined
+      ? db.prepare('SELECT id, folders FROM comparisons ORDER BY id DESC').iterate()
+      : db.prepare('SELECT id, folders FROM comparisons WHERE id = ?').iterate(query.id)
+  ) as IterableIterator<{ id: number; folders: string }>;
+  const folder = query.folder === undefined ? null : path.resolve(query.folder);
+  let found: number | null = null;
+  for (const row of rows) {
+    const folders = JSON.parse(row.folders) as string[];
+    if (folder === null || folders.some((f) => inside(folder, f) || inside(f, folder))) {
+      found = row.id;
+      break;
+    }
+  }
+  if (found === null) return null;
+  const row = db.prepare('SELECT id, document, created_at FROM comparisons WHERE id = ?').get(found) as {
+    id: number;
+    document: string;
+    created_at: string;
+  };
   return {
     id: row.id,
     createdAt: row.created_at,

@@ -16,9 +16,6 @@ export type Compare = z.output<typeof CompareTable>;
 export type Cooked = z.output<typeof CookResult>;
 export type Kitchen = z.output<typeof KitchenSummary>;
 
-/** How far back to look for this kitchen's comparison among the stored ones (newest first). */
-const COMPARE_LOOKBACK = 50;
-
 /** Whether `file` is `folder` or below it. */
 export const inside = (folder: string, file: string) => {
   const rel = path.relative(folder, file);
@@ -27,26 +24,12 @@ export const inside = (folder: string, file: string) => {
 
 /** The newest stored comparison that covers the kitchen's folder, or null. */
 export async function latestCompare(invoke: Invoke, kitchen: Kitchen): Promise<Compare | null> {
-  let table: Compare;
   try {
-    table = CompareTable.parse(await invoke('compare:table', {}));
+    return CompareTable.parse(await invoke('compare:table', { folder: kitchen.path }));
   } catch (error) {
     if (error instanceof TureenError && error.code === 'not_found') return null;
     throw error;
   }
-  for (let id = table.id, tried = 0; id > 0 && tried < COMPARE_LOOKBACK; id--, tried++) {
-    if (id !== table.id) {
-      try {
-        table = CompareTable.parse(await invoke('compare:table', { id }));
-      } catch (error) {
-        if (error instanceof TureenError && error.code === 'not_found') continue;
-        throw error;
-      }
-    }
-    if (table.folders.some((folder) => inside(kitchen.path, folder) || inside(folder, kitchen.path)))
-      return table;
-  }
-  return null;
 }
 
 export async function getRecipe(invoke: Invoke, id: number): Promise<Cooked> {

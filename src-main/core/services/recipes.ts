@@ -133,12 +133,23 @@ export function recipeHandlers(
       return { jobId };
     },
     'compare:table': (req) => {
-      const table = loadComparison(ctx.db, req.id);
-      if (!table)
+      const table = loadComparison(ctx.db, {
+        ...(req.id !== undefined ? { id: req.id } : {}),
+        ...(req.folder !== undefined ? { folder: req.folder } : {}),
+      });
+      if (!table) {
+        const which = [
+          ...(req.id !== undefined ? [`id ${req.id}`] : []),
+          ...(req.folder !== undefined ? [`covering ${req.folder}`] : []),
+        ];
         throw new TureenError(
           'not_found',
-          req.id ? `no comparison with id ${req.id}` : 'no comparison yet; run compare:run first',
+          which.length
+            ? `no comparison with ${which.join(' ')}; run compare:run on that folder first`
+            : 'no comparison yet; run compare:run first',
+          { ...req },
         );
+      }
       return table;
     },
   };

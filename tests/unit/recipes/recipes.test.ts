@@ -8,6 +8,7 @@ import type { CompareTable, CookResult } from '../../../src-main/common/api/reci
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
 import { CmaEs } from '../../../src-main/core/recipes/cmaes.js';
+import { saveComparison } from '../../../src-main/core/recipes/compare.js';
 import { accepts, greedyOrder } from '../../../src-main/core/recipes/greedy.js';
 import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
 
@@ -280,6 +281,21 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     expect(row('base').params).toBe(16 * 12 + 12 + 12 * 6 + 6);
     const stored = await kitchen.call('compare:table', {});
     expect(stored.id).toBe(table.id);
+    // a newer comparison of another folder: the folder filter still finds this kitchen's
+    const { id: _id, createdAt: _at, ...document } = table;
+    const other = saveComparison(kitchen.db, { ...document, folders: [path.join(tmp, 'elsewhere')] });
+    expect((await kitchen.call('compare:table', {})).id).toBe(other.id);
+    expect((await kitchen.call('compare:table', { folder: kitchenDir })).id).toBe(table.id);
+    expect((await kitchen.call('compare:table', { folder: path.join(kitchenDir, 'sweep') })).id).toBe(
+      table.id,
+    );
+    expect((await kitchen.call('compare:table', { folder: fixtureDir })).id).toBe(table.id);
+    await expect(
+      kitchen.invoke('compare:table', { folder: path.join(tmp, 'nowhere') }),
+    ).rejects.toMatchObject({ code: 'not_found' });
+    await expect(kitchen.invoke('compare:table', { id: other.id, folder: kitchenDir })).rejects.toMatchObject(
+      { code: 'not_found' },
+    );
   });
 
   it('mixes .onnx ingredients and safetensors state dicts bound to one graph.onnx (the demo layout)', async () => {

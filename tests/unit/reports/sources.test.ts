@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportFolder } from '../../../src-main/cli/commands/report.js';
-import type { Cooked } from '../../../src-main/core/reports/sources.js';
-import { acceptedInOrder } from '../../../src-main/core/reports/sources.js';
+import { TureenError } from '../../../src-main/common/errors.js';
+import type { Cooked, Kitchen } from '../../../src-main/core/reports/sources.js';
+import { acceptedInOrder, latestCompare } from '../../../src-main/core/reports/sources.js';
 
 function greedy(paths: string[], steps: Array<[string, boolean]>): Cooked {
   return {
@@ -50,6 +51,35 @@ describe('acceptedInOrder', () => {
   it('falls back to the recipe order when the steps do not name every ingredient', () => {
     const cooked = greedy(['/k/a.onnx', '/k/b.onnx'], [['a', true]]);
     expect(acceptedInOrder(cooked)).toEqual(['/k/a.onnx', '/k/b.onnx']);
+  });
+});
+
+describe('latestCompare', () => {
+  const kitchen = { path: '/k' } as Kitchen;
+  it("asks compare:table for the kitchen folder's latest comparison", async () => {
+    const calls: unknown[] = [];
+    const table = {
+      id: 3,
+      folders: ['/k/sweep'],
+      evalsets: [],
+      rows: [],
+      provider: 'cpu',
+      ortVersion: '1.30.0',
+      warnings: [],
+      createdAt: '2026-01-01T00:00:00Z',
+    };
+    const got = await latestCompare((channel, payload) => {
+      calls.push([channel, payload]);
+      return Promise.resolve(table);
+    }, kitchen);
+    expect(calls).toEqual([['compare:table', { folder: '/k' }]]);
+    expect(got).toEqual(table);
+  });
+  it('is null when no comparison covers the kitchen, and passes other errors on', async () => {
+    const notFound = () => Promise.reject(new TureenError('not_found', 'no comparison covering /k'));
+    expect(await latestCompare(notFound, kitchen)).toBeNull();
+    const broken = () => Promise.reject(new TureenError('internal', 'database is locked'));
+    await expect(latestCompare(broken, kitchen)).rejects.toMatchObject({ code: 'internal' });
   });
 });
 
