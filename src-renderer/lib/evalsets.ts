@@ -1,5 +1,5 @@
 /** Checks on the eval sets as a whole that the UI explains before anything runs. */
-import type { EvalSet } from './domain.js';
+import type { EvalSet, Leakage } from './domain.js';
 
 export interface EvalSetProblem {
   /** the set it concerns, or null for the collection */
@@ -72,4 +72,14 @@ export function evalSetProblems(sets: readonly EvalSet[]): EvalSetProblem[] {
     }
   }
   return problems;
+}
+
+/** Leakage warnings that involve this eval set, matched by path: the same name can occur in two kitchens. */
+export function leaksOf(leakage: readonly Leakage[], path: string): Leakage[] {
+  return leakage.filter((l) => l.holdoutPath === path || l.otherPath === path);
+}
+
+/** A key per warning (one per holdout file and other file). */
+export function leakKey(leak: Leakage): string {
+  return `${leak.holdoutPath}\u0000${leak.otherPath}`;
 }

@@ -22,8 +22,11 @@ export const EvalSetSummary = z.object({
 });
 
 export const LeakageWarning = z.object({
+  /** eval-set names; the paths tell sets of the same name in different kitchens apart */
   holdout: z.string(),
+  holdoutPath: z.string(),
   other: z.string(),
+  otherPath: z.string(),
   role: z.string(),
   /** distinct holdout examples also present in the other set (hash per example over its inputs) */
   shared: z.number().int(),

@@ -17,8 +17,11 @@ export function exampleHashes(set: EvalSet): string[] {
 }
 
 export interface LeakageReport {
+  /** names (as shown) and files of the holdout and of the set it leaks into; names repeat across kitchens */
   holdout: string;
+  holdoutPath: string;
   other: string;
+  otherPath: string;
   role: string;
   /** number of distinct holdout examples that also appear in the other set */
   shared: number;
@@ -44,7 +47,9 @@ export function findLeakage(
     if (indices.length) {
       reports.push({
         holdout: holdout.name,
+        holdoutPath: holdout.file,
         other: set.name,
+        otherPath: set.file,
         role,
         shared: indices.length,
         examples: indices.slice(0, 10),

@@ -177,6 +177,8 @@ describe('leakage guard', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]!.shared).toBe(2);
     expect(reports[0]!.examples).toEqual([2, 5]);
+    expect([reports[0]!.holdoutPath, reports[0]!.otherPath]).toEqual([h.file, t.file]);
+    expect([reports[0]!.holdout, reports[0]!.other]).toEqual([h.name, t.name]);
     expect(findLeakage(h, [{ set: h, role: 'shift' }])).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EvalSet, Evaluation } from '../../../src-renderer/lib/domain.js';
-import { classCount, evalSetProblems } from '../../../src-renderer/lib/evalsets.js';
+import type { EvalSet, Evaluation, Leakage } from '../../../src-renderer/lib/domain.js';
+import { classCount, evalSetProblems, leakKey, leaksOf } from '../../../src-renderer/lib/evalsets.js';
 import { buildMatrix, isBasePath, keepCachedFlags, matrixKey } from '../../../src-renderer/lib/matrix.js';
 
 function set(name: string, role: EvalSet['role'], extra: Partial<EvalSet> = {}): EvalSet {
@@ -135,5 +135,26 @@ describe('evalSetProblems', () => {
   it('counts classes of a subset', () => {
     expect(classCount({ classSubset: [1, 4, 7], labelHistogram: [1, 1, 1] })).toBe(3);
     expect(classCount({ classSubset: null, labelHistogram: [1, 1, 1, 0] })).toBe(4);
+  });
+});
+
+describe('leaksOf', () => {
+  const leak = (holdoutPath: string, otherPath: string): Leakage => ({
+    holdout: 'holdout',
+    holdoutPath,
+    other: 'test',
+    otherPath,
+    role: 'id',
+    shared: 2,
+    examples: [2, 5],
+    message: '2 of 10 holdout examples also appear in id set "test"',
+  });
+  it('matches warnings by path, so a same-named set of another kitchen is not flagged', () => {
+    const a = leak('/a/data/holdout.safetensors', '/a/data/test.safetensors');
+    const b = leak('/b/data/holdout.safetensors', '/b/data/test.safetensors');
+    expect(leaksOf([a, b], '/a/data/test.safetensors')).toEqual([a]);
+    expect(leaksOf([a, b], '/b/data/holdout.safetensors')).toEqual([b]);
+    expect(leaksOf([a, b], '/c/data/test.safetensors')).toEqual([]);
+    expect(leakKey(a)).not.toBe(leakKey(b));
   });
 });
