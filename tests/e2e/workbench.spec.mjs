@@ -128,14 +128,24 @@ describe(
           await card.getByRole('table', { name: 'Ingredients and coefficients' }).locator('tbody tr').count(),
         );
 
-        const file = path.join(out, 'greedy-soup.onnx');
-        await page.getByLabel('Save soup as').fill(file);
+        // Serve mode writes only into registered kitchens or Tureen's data folder, where the UI proposes.
+        const outside = path.join(out, 'greedy-soup.onnx');
+        const field = page.getByLabel('Save soup as');
+        const proposed = await field.inputValue();
+        assert.ok(proposed.startsWith(path.join(serve.home, 'soups')), proposed);
+        await field.fill(outside);
+        await card.getByRole('button', { name: 'Save', exact: true }).click();
+        const refusal = page.getByRole('alert').filter({ hasText: /outside every registered kitchen/ });
+        await refusal.waitFor();
+        assert.ok(!fs.existsSync(outside), 'nothing written outside');
+        await refusal.getByRole('button', { name: 'Dismiss' }).click();
+
+        const file = proposed.replace(/\.onnx$/, '') + '.onnx';
+        await field.fill(file);
         await card.getByRole('button', { name: 'Save', exact: true }).click();
         await page.getByRole('list', { name: 'Saved files' }).waitFor();
         assert.ok(fs.existsSync(file), 'the soup was written');
-        assert.ok(
-          fs.existsSync(`${file}.recipe.json`) || fs.readdirSync(out).some((f) => f.endsWith('.recipe.json')),
-        );
+        assert.ok(fs.existsSync(`${file}.recipe.json`), 'the recipe was written beside it');
         await screenshot(page, 'workbench-cook-greedy');
       },
       LONG,

@@ -3,7 +3,7 @@ import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js'
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
 import type { JobContext } from '../jobs.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { kitchenContaining, listKitchens } from './kitchens.js';
+import { checkReadable, checkWritable, listKitchens } from './kitchens.js';
 
 type CheckpointChannels =
   | 'checkpoints:scan'
@@ -13,10 +13,14 @@ type CheckpointChannels =
   | 'checkpoints:replay'
   | 'checkpoints:similarity';
 
-/** Outside the CLI, files must lie in registered kitchens (serve mode reads only what the user registered). */
-function allowed(ctx: ServiceContext, files: readonly (string | undefined)[]): void {
-  if (ctx.transport === 'cli') return;
-  for (const f of files) if (f !== undefined) kitchenContaining(ctx, f);
+/** Serve mode reads only what the user registered and writes only there or into the data folder. */
+function allowed(
+  ctx: ServiceContext,
+  files: readonly (string | undefined)[],
+  outputs: readonly string[] = [],
+): void {
+  for (const f of files) if (f !== undefined) checkReadable(ctx, f);
+  for (const f of outputs) checkWritable(ctx, f);
 }
 
 function engine(ctx: ServiceContext, job: JobContext, unit = 'checkpoints') {
@@ -57,14 +61,14 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
     'checkpoints:list': (req) => ({ checkpoints: listCheckpoints(ctx.db, req) }),
     'checkpoints:families': (req) => listFamilies(ctx.db, req),
     'checkpoints:cook': (req) => {
-      allowed(ctx, [...req.ingredients, ...req.outputs, req.graph]);
+      allowed(ctx, [...req.ingredients, req.graph], req.outputs);
       const jobId = ctx.jobs.start('cook', `Cook a ${req.method} soup`, (job) =>
         cookWeights(req, engine(ctx, job, 'ingredients')),
       );
       return { jobId };
     },
     'checkpoints:replay': (req) => {
-      allowed(ctx, [req.recipe, ...(req.outputs ?? []), req.graph]);
+      allowed(ctx, [req.recipe, req.graph], req.outputs ?? []);
       const jobId = ctx.jobs.start('cook', `Replay ${path.basename(req.recipe)}`, (job) =>
         replayRecipe(
           req.recipe,

@@ -1,17 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { findLeakage } from '../datasets/leakage.js';
 import type { RoledEvalSet } from '../datasets/registry.js';
 import { findEvalSetFiles, loadEvalSet, setAppRole, summarize, withRole } from '../datasets/registry.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { kitchenContaining, listKitchens } from './kitchens.js';
-
-/** Serve mode reads only inside registered kitchens; the CLI and the desktop app may read any file the user names. */
-export function checkReadable(ctx: ServiceContext, file: string): string {
-  const absolute = path.resolve(file);
-  if (ctx.transport === 'http') kitchenContaining(ctx, absolute);
-  return absolute;
-}
+import { checkReadable, listKitchens } from './kitchens.js';
 
 export function evalsetHandlers(
   ctx: ServiceContext,

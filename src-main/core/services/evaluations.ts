@@ -11,7 +11,7 @@ import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Evaluation } from '../inference/evaluation-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable } from './evalsets.js';
+import { checkReadable } from './kitchens.js';
 
 export function evaluationHandlers(
   ctx: ServiceContext,

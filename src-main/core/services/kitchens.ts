@@ -96,6 +96,37 @@ export function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
   );
 }
 
+/** Serve mode reads only inside registered kitchens; the desktop app and the CLI read what the user names. */
+export function checkReadable(ctx: ServiceContext, file: string): string {
+  const absolute = path.resolve(file);
+  if (ctx.transport === 'http') kitchenContaining(ctx, absolute);
+  return absolute;
+}
+
+/**
+ * Serve mode writes (soups, reports) only inside a registered kitchen or Tureen's own data folder, where the
+ * UI proposes to save them; the desktop app and the CLI write where the user says.
+ */
+export function checkWritable(ctx: ServiceContext, file: string): string {
+  const absolute = path.resolve(file);
+  if (ctx.transport !== 'http') return absolute;
+  const dataDir = fs.existsSync(ctx.paths.dataDir) ? fs.realpathSync(ctx.paths.dataDir) : ctx.paths.dataDir;
+  const parent = path.dirname(absolute);
+  const realParent = fs.existsSync(parent) ? fs.realpathSync(parent) : parent;
+  const rel = path.relative(dataDir, path.join(realParent, path.basename(absolute)));
+  if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return absolute;
+  try {
+    kitchenContaining(ctx, absolute);
+  } catch {
+    throw new TureenError(
+      'unauthorized',
+      `${absolute} is outside every registered kitchen and outside Tureen's data folder (${ctx.paths.dataDir}); save there or register the target folder`,
+      { path: absolute },
+    );
+  }
+  return absolute;
+}
+
 /** On the very first start, register the shipped demo kitchen so a new user has something to cook. */
 export function registerDemoOnFirstStart(ctx: ServiceContext): void {
   if (getSetting(ctx.db, 'demo_offered') !== null || !ctx.paths.demoKitchen) return;

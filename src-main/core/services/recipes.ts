@@ -10,7 +10,7 @@ import { loadParts, mixParts } from '../recipes/learned.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable } from './evalsets.js';
+import { checkReadable, checkWritable } from './kitchens.js';
 
 export function recipeHandlers(
   ctx: ServiceContext,
@@ -24,7 +24,7 @@ export function recipeHandlers(
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
-      if (req.out && ctx.transport === 'http') checkReadable(ctx, req.out);
+      if (req.out) checkWritable(ctx, req.out);
       const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
         cook(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
           ...req,
@@ -39,7 +39,7 @@ export function recipeHandlers(
     'recipes:get': (req) => getRecipe(ctx.db, req.id),
     'recipes:saveSoup': (req) => {
       const stored = getRecipe(ctx.db, req.id);
-      const out = checkReadable(ctx, req.out);
+      const out = checkWritable(ctx, req.out);
       const jobId = ctx.jobs.start('save-soup', `Write soup of recipe ${req.id}`, async (job) => {
         const { recipe } = stored;
         const opened: Ingredient[] = [];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TureenError } from '../../../src-main/common/errors.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
+import { checkReadable, checkWritable } from '../../../src-main/core/services/kitchens.js';
 import { tempDir, tempKitchen } from './helpers.js';
 
 let kitchen: Kitchen | null = null;
@@ -89,5 +90,38 @@ describe('kitchen registration', () => {
     await a.call('kitchens:register', { path: tempDir() });
     expect((await b.call('kitchens:list', {})).kitchens).toHaveLength(1);
     b.close();
+  });
+});
+
+describe('what serve mode may read and write', () => {
+  it('reads only inside registered kitchens, writes there or into the data folder; the CLI is not fenced', async () => {
+    const home = tempDir('home-');
+    const http = new Kitchen({ transport: 'http', dataDir: home, demoKitchen: null });
+    kitchen = http;
+    const sweep = tempDir('sweep-');
+    const elsewhere = tempDir('elsewhere-');
+    await http.call('kitchens:register', { path: sweep });
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+        return 'ok';
+      } catch (error) {
+        return (error as TureenError).code;
+      }
+    };
+    expect(code(() => checkReadable(http.context, path.join(sweep, 'run-1', 'model.onnx')))).toBe('ok');
+    expect(code(() => checkReadable(http.context, path.join(elsewhere, 'model.onnx')))).toBe('unauthorized');
+    expect(
+      code(() => checkReadable(http.context, path.join(sweep, '..', path.basename(elsewhere), 'x'))),
+    ).toBe('unauthorized');
+    expect(code(() => checkWritable(http.context, path.join(home, 'soups', 'greedy.onnx')))).toBe('ok');
+    expect(code(() => checkWritable(http.context, path.join(sweep, 'soup.onnx')))).toBe('ok');
+    expect(code(() => checkWritable(http.context, path.join(elsewhere, 'soup.onnx')))).toBe('unauthorized');
+    expect(code(() => checkWritable(http.context, path.join(home, '..', 'soup.onnx')))).toBe('unauthorized');
+
+    const cli = new Kitchen({ transport: 'cli', dataDir: tempDir('home-'), demoKitchen: null });
+    expect(code(() => checkReadable(cli.context, path.join(elsewhere, 'model.onnx')))).toBe('ok');
+    expect(code(() => checkWritable(cli.context, path.join(elsewhere, 'soup.onnx')))).toBe('ok');
+    cli.close();
   });
 });
