@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_HELP, findChromium } from './chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = path.join(root, 'test-results');
@@ -13,13 +12,19 @@ fs.mkdirSync(results, { recursive: true });
 const run = (command, args, extra = {}) =>
   spawnSync(command, args, { cwd: root, stdio: 'inherit', ...extra }).status ?? 1;
 
-if (!findChromium()) {
-  console.error(CHROMIUM_HELP);
+if (run('npm', ['run', '--silent', 'build']) !== 0) {
+  console.error('npm test: the build failed; fix it before the tests can run');
   process.exit(1);
 }
 
-if (run('npm', ['run', '--silent', 'build']) !== 0) {
-  console.error('npm test: the build failed; fix it before the tests can run');
+// The browser tests use the same Chromium finder as the app's PDF export.
+const { findChromium } = await import('../out/node/core/reports/chromium.js');
+try {
+  findChromium();
+} catch (error) {
+  console.error(
+    `npm test needs Chromium for the browser tests (never \`npx playwright install\`): ${error.message}`,
+  );
   process.exit(1);
 }
 

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { findChromium, CHROMIUM_HELP } from '../../scripts/chromium.mjs';
+// The app's own finder and flags (compiled by `npm run build`, which npm test runs first).
+import { CHROMIUM_ARGS, findChromium } from '../../out/node/core/reports/chromium.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -67,21 +68,7 @@ export async function startServe({
 }
 
 export async function launchBrowser() {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error(CHROMIUM_HELP);
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
 }
 
 /**

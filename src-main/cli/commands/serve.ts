@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
-import { packageRoot } from '../../core/paths.js';
+import { assertRendererBuilt, rendererDir } from '../../core/renderer-files.js';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { startServer } from '../http/server.js';
@@ -28,15 +27,8 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
     }
     const token = stringOption(args, 'token') ?? randomBytes(24).toString('hex');
     if (token.length < 8) throw new TureenError('bad_request', '--token must be at least 8 characters');
-    const staticDir = path.resolve(
-      stringOption(args, 'static-dir') ?? path.join(packageRoot(), 'out', 'renderer'),
-    );
-    if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
-      throw new TureenError(
-        'not_found',
-        `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
-      );
-    }
+    const staticDir = path.resolve(stringOption(args, 'static-dir') ?? rendererDir());
+    assertRendererBuilt(staticDir);
     const kitchen = ctx.kitchen('http');
     const server = await startServer({
       kitchen,

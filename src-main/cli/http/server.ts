@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { TureenError, toErrorInfo } from '../../common/errors.js';
 import type { Kitchen } from '../../core/kitchen.js';
-import { contentType, resolveStatic } from './static-files.js';
+import { contentType, resolveStatic } from '../../core/renderer-files.js';
 import { httpStatusFor } from './status.js';
 
 export interface ServeOptions {

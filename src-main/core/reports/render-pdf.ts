@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Route } from 'playwright-core';
+import { assertRendererBuilt, contentType, resolveStatic } from '../renderer-files.js';
 import { toErrorInfo, TureenError } from '../../common/errors.js';
 import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 import { countPdfPages, PDF_FOOTER_TEMPLATE, PDF_HEADER_TEMPLATE, PDF_MARGINS_MM } from './pdf-file.js';
@@ -21,15 +21,6 @@ const READ_CHANNELS = new Set([
 
 /** A made-up origin that never reaches the network: every request to it is answered in-process. */
 const ORIGIN = 'http://tureen.report';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
 
 export interface RenderOptions {
   invoke: Invoke;
@@ -71,27 +62,9 @@ async function answer(route: Route, options: RenderOptions): Promise<void> {
       return json(400, { error: toErrorInfo(error) });
     }
   }
-  const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-  const file = path.resolve(options.staticDir, relative);
-  const rel = path.relative(options.staticDir, file);
-  if (rel.startsWith('..') || path.isAbsolute(rel) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-    return route.fulfill({ status: 404, body: 'not found' });
-  }
-  return route.fulfill({
-    status: 200,
-    contentType: TYPES[path.extname(file)] ?? 'application/octet-stream',
-    body: fs.readFileSync(file),
-  });
-}
-
-/** The PDF is printed from the built UI; say how to build it when it is not there. */
-export function assertRendererBuilt(staticDir: string): void {
-  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
-    throw new TureenError(
-      'not_found',
-      `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
-    );
-  }
+  const file = resolveStatic(options.staticDir, url.pathname);
+  if (!file) return route.fulfill({ status: 404, body: 'not found' });
+  return route.fulfill({ status: 200, contentType: contentType(file), body: fs.readFileSync(file) });
 }
 
 /**

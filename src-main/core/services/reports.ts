@@ -1,17 +1,12 @@
 import path from 'node:path';
 import { writeAll, writeFilesAtomically } from '../checkpoints/atomic.js';
-import { packageRoot } from '../paths.js';
 import { buildReportData, kitchenById } from '../reports/data.js';
 import { reportFileName } from '../reports/pdf-file.js';
 import { prepareReport } from '../reports/prepare.js';
 import { renderReportPdf } from '../reports/render-pdf.js';
+import { rendererDir } from '../renderer-files.js';
 import type { Invoke } from '../reports/sources.js';
 import type { Handlers, ServiceContext } from '../service.js';
-
-/** The built renderer the PDF is printed from. */
-export function rendererDir(): string {
-  return path.join(packageRoot(), 'out', 'renderer');
-}
 
 /**
  * Reports read through the contract (`invoke`), so they show exactly what the views show. The desktop

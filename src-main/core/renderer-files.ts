@@ -1,5 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { TureenError } from '../common/errors.js';
+import { packageRoot } from './paths.js';
+
+/** The built renderer (out/renderer): served by `tureen serve`, printed to PDF by the report. */
+export function rendererDir(): string {
+  return path.join(packageRoot(), 'out', 'renderer');
+}
+
+/** Both front doors need the built UI; say how to build it when it is not there. */
+export function assertRendererBuilt(staticDir: string): void {
+  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
+    throw new TureenError(
+      'not_found',
+      `the UI is not built (${staticDir}/index.html missing): run \`npm run build\``,
+    );
+  }
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
