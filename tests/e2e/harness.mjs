@@ -72,12 +72,15 @@ export async function launchBrowser() {
 }
 
 /**
- * A page that records console errors and uncaught exceptions; tests assert the list stays empty.
+ * A page (light theme) that records console errors and uncaught exceptions; tests assert the list stays empty.
  * Chromium logs every 4xx answer as "Failed to load resource"; for /api/ calls that is a typed error the
  * UI shows to the user (e.g. "folder does not exist"), so those are not problems. Everything else is.
  */
-export async function openPage(browser, url, viewport = { width: 1280, height: 800 }) {
+export async function openPage(browser, url, { viewport = { width: 1280, height: 800 }, timeout } = {}) {
   const page = await browser.newPage({ viewport });
+  if (timeout) page.setDefaultTimeout(timeout);
+  // Screenshots are compared across runs: start every page in the light theme, whatever the machine prefers.
+  await page.addInitScript(() => localStorage.setItem('tureen.theme', 'light'));
   const problems = [];
   page.on('console', (message) => {
     if (message.type() !== 'error') return;

@@ -38,10 +38,9 @@ describe(
       assert.equal(registered.status, 200, JSON.stringify(registered.body));
       kitchenId = registered.body.id;
       browser = await launchBrowser();
-      ({ page, problems } = await openPage(browser, `${serve.url}#/report?kitchen=${kitchenId}`));
-      page.setDefaultTimeout(LONG.timeout);
-      await page.addInitScript(() => localStorage.setItem('tureen.theme', 'light'));
-      await page.reload();
+      ({ page, problems } = await openPage(browser, `${serve.url}#/report?kitchen=${kitchenId}`, {
+        timeout: LONG.timeout,
+      }));
     });
 
     after(async () => {

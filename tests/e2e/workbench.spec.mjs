@@ -32,10 +32,7 @@ describe(
     before(async () => {
       serve = await startServe();
       browser = await launchBrowser();
-      ({ page, problems } = await openPage(browser, serve.url));
-      page.setDefaultTimeout(LONG.timeout);
-      await page.addInitScript(() => localStorage.setItem('tureen.theme', 'light'));
-      await page.reload();
+      ({ page, problems } = await openPage(browser, serve.url, { timeout: LONG.timeout }));
     });
 
     after(async () => {
