@@ -7,6 +7,7 @@ import { DTYPE_BYTES, parseSafetensorsHeader } from './safetensors-header.js';
 import type { InputTransform } from './transform.js';
 import { parseTransforms } from './transform.js';
 import { metadataJson } from './metadata-json.js';
+import { canonicalJson } from '../../common/canonical-json.js';
 
 export const EVAL_ROLES = ['holdout', 'id', 'shift'] as const;
 export type EvalRole = (typeof EVAL_ROLES)[number];
@@ -183,21 +184,16 @@ export function readEvalSet(file: string): EvalSet {
       );
     }
   }
-  const hash = createHash('sha256');
-  for (const input of [
-    ...inputs,
+  const hash = evalSetHash(
+    inputs,
     {
-      name: 'labels',
       dtype: labelTensor.dtype,
       shape: labelTensor.shape,
       bytes: data.subarray(labelTensor.begin, labelTensor.end),
     },
-  ]) {
-    hash.update(`${input.name}\0${input.dtype}\0${input.shape.join(',')}\0`);
-    hash.update(input.bytes);
-  }
-  hash.update(`transform\0${JSON.stringify(transforms, Object.keys(transforms).sort())}\0`);
-  hash.update(`class_subset\0${JSON.stringify(classSubset)}`);
+    transforms,
+    classSubset,
+  );
   return {
     file: absolute,
     name: meta['tureen.name'] || path.basename(absolute).replace(/\.safetensors$/i, ''),
@@ -207,9 +203,35 @@ export function readEvalSet(file: string): EvalSet {
     labels,
     transforms,
     classSubset,
-    hash: hash.digest('hex'),
+    hash,
     bytes: buffer.byteLength,
   };
+}
+
+/** Bump when anything that changes a model's input joins the hash: old cached logits then never match. */
+export const EVALSET_HASH_SCHEME = 'tureen/evalset-hash@2';
+
+/**
+ * sha256 over everything that changes what the model sees or how it is scored: every input's name, dtype,
+ * shape and bytes, the labels, the normalised transform per input, and the class subset. Name and role are
+ * left out (renaming a file keeps its cached logits). Fields are length-prefixed or canonical JSON, so no two
+ * different eval sets share a serialisation.
+ */
+export function evalSetHash(
+  inputs: readonly Pick<EvalInput, 'name' | 'dtype' | 'shape' | 'bytes'>[],
+  labels: Pick<EvalInput, 'dtype' | 'shape' | 'bytes'>,
+  transforms: Record<string, InputTransform>,
+  classSubset: readonly number[] | null,
+): string {
+  const hash = createHash('sha256');
+  const field = (text: string) => hash.update(`${Buffer.byteLength(text)}:${text}`);
+  field(EVALSET_HASH_SCHEME);
+  for (const t of [...inputs, { name: 'labels', ...labels }]) {
+    field(canonicalJson({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.bytes.byteLength }));
+    hash.update(t.bytes);
+  }
+  field(canonicalJson({ inputs: inputs.map((i) => i.name), transform: transforms, classSubset }));
+  return hash.digest('hex');
 }
 
 /** Tensors and metadata of a safetensors file without reading its data (to tell eval sets from state dicts). */

@@ -18,6 +18,8 @@ export interface CacheUsage {
 }
 
 const MAGIC = 'TUREENLG';
+/** Part of every file name: bumped when what a key means changes (v2: eval-set hashes cover transforms). */
+export const LOGITS_KEY_SCHEME = 'tureen/logits@2';
 
 /**
  * Logits on disk, one file per key: an 8-byte magic, a uint32 header length, a JSON header (the key, N,
@@ -29,7 +31,9 @@ export class LogitsCache {
 
   fileFor(key: LogitsKey): string {
     const id = createHash('sha256')
-      .update(JSON.stringify([key.modelHash, key.evalsetHash, key.provider, key.ortVersion]))
+      .update(
+        JSON.stringify([LOGITS_KEY_SCHEME, key.modelHash, key.evalsetHash, key.provider, key.ortVersion]),
+      )
       .digest('hex');
     return path.join(this.dir, id.slice(0, 2), `${id}.logits`);
   }
@@ -48,7 +52,13 @@ export class LogitsCache {
       n: number;
       classes: number;
     };
-    if (header.modelHash !== key.modelHash || header.evalsetHash !== key.evalsetHash) return null;
+    if (
+      header.modelHash !== key.modelHash ||
+      header.evalsetHash !== key.evalsetHash ||
+      header.provider !== key.provider ||
+      header.ortVersion !== key.ortVersion
+    )
+      return null;
     const offset = 12 + headerLength;
     const count = header.n * header.classes;
     if (bytes.byteLength !== offset + count * 4) return null;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../common/canonical-json.js';
 import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
 import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
 import type { ModelIdentity } from '../inference/evaluation-store.js';
@@ -29,8 +30,27 @@ export class SoupModels {
     return new WeightAccumulator(this.graph.weightLayout);
   }
 
+  /**
+   * An ingredient as a model. An ONNX file is its own model (its content hash). A state dict is only a
+   * model together with the graph it is bound to and the names it was matched by: its hash covers the
+   * family graph, the prefix stripped and the file's content, so the same weights under another graph never
+   * share cached logits.
+   */
   async ingredientModel(ingredient: Ingredient, signal?: AbortSignal): Promise<IdentifiedModel> {
-    const hash = await ingredient.sha256(signal);
+    const fileHash = await ingredient.sha256(signal);
+    const hash =
+      ingredient.format === 'onnx'
+        ? fileHash
+        : createHash('sha256')
+            .update(
+              canonicalJson({
+                scheme: 'tureen/bound-state-dict@1',
+                graph: this.graphKey,
+                prefix: ingredient.strippedPrefix ?? '',
+                weights: fileHash,
+              }),
+            )
+            .digest('hex');
     const label = this.sweep.relative(ingredient.path);
     const identity: ModelIdentity = { hash, label, path: ingredient.path, kind: 'ingredient' };
     if (ingredient.format === 'onnx') {

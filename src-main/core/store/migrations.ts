@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { kitchensMigration } from './migrations/001-kitchens.js';
 import { checkpointsMigration } from './migrations/002-checkpoints.js';
 import { evaluationsMigration } from './migrations/003-evaluations.js';
+import { contentKeysMigration } from './migrations/004-content-keys.js';
 
 export interface Migration {
   version: number;
@@ -13,7 +14,12 @@ export interface Migration {
  * Every schema change, in order. Never edit a migration that has shipped: add a new one.
  * Domains add their migrations in ./migrations/<NNN>-<name>.ts and list them here.
  */
-export const migrations: Migration[] = [kitchensMigration, checkpointsMigration, evaluationsMigration];
+export const migrations: Migration[] = [
+  kitchensMigration,
+  checkpointsMigration,
+  evaluationsMigration,
+  contentKeysMigration,
+];
 
 export function latestVersion(list: readonly Migration[] = migrations): number {
   return list.reduce((max, m) => Math.max(max, m.version), 0);

@@ -40,6 +40,26 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('drops evaluations keyed by the old eval-set hashes (version 4), keeping kitchens and recipes', () => {
+    const file = path.join(tempDir(), 'v3.sqlite');
+    const old = new BetterSqlite3(file);
+    migrate(old, migrations.slice(0, 3));
+    old.exec(`
+      INSERT INTO kitchens (path, name, added_at) VALUES ('/sweep', 'sweep', '2026-01-01T00:00:00Z');
+      INSERT INTO evaluations (model_hash, model_label, model_kind, evalset_hash, evalset_name, evalset_path,
+        provider, ort_version, batch_size, duration_ms, n, correct, top1, nll, ece, per_class, created_at)
+        VALUES ('m', 'run', 'ingredient', 'old', 'test', '/sweep/test.safetensors', 'cpu', '1.30.0', 64, 1,
+        10, 1, 0.1, 2, 0.1, '[]', '2026-01-01T00:00:00Z');
+      INSERT INTO recipes (method, label, document, created_at) VALUES ('uniform', 'u', '{}', '2026-01-01');
+    `);
+    old.close();
+    const db = openDatabase(file);
+    expect(db.prepare('SELECT count(*) AS n FROM evaluations').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM recipes').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT name FROM kitchens').all()).toEqual([{ name: 'sweep' }]);
+    db.close();
+  });
+
   it('is idempotent: a second run applies nothing', () => {
     const file = path.join(tempDir(), 'twice.sqlite');
     openDatabase(file).close();

@@ -137,6 +137,48 @@ describe('evaluations channels', () => {
     const jobs = await Promise.all(started.map((s) => kitchen.jobs.wait(s.jobId)));
     expect(jobs.map((j) => [j.state, j.error])).toEqual(jobs.map(() => ['done', null]));
   });
+  it('two eval sets that differ only in normalisation never share numbers (the logits cache is keyed by the transform)', async () => {
+    // A copy of the test set whose tureen.transform has the wrong mean: same pixels, other model inputs.
+    const original = fs.readFileSync(data('test'));
+    const headerLength = Number(original.readBigUInt64LE(0));
+    const header = JSON.parse(original.toString('utf8', 8, 8 + headerLength)) as {
+      __metadata__: Record<string, string>;
+    };
+    const transform = JSON.parse(header.__metadata__['tureen.transform']!) as Record<
+      string,
+      { mean: number[] }
+    >;
+    for (const spec of Object.values(transform)) spec.mean = spec.mean.map((m) => m + 2);
+    header.__metadata__['tureen.transform'] = JSON.stringify(transform);
+    header.__metadata__['tureen.name'] = 'test-wrong-mean';
+    let json = JSON.stringify(header);
+    while (json.length % 8) json += ' ';
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    const wrong = path.join(tmp, 'test-wrong-mean.safetensors');
+    fs.writeFileSync(wrong, Buffer.concat([length, Buffer.from(json), original.subarray(8 + headerLength)]));
+
+    const evaluate = async (k: Kitchen, set: string) => {
+      const { jobId } = await k.call('evaluations:run', { models: [model('run-03')], evalsets: [set] });
+      const job = await k.jobs.wait(jobId);
+      expect([job.state, job.error]).toEqual(['done', null]);
+      return (job.result as { evaluations: Array<{ correct: number; cached?: boolean }> }).evaluations[0]!;
+    };
+    // Wrong copy first, then the right set: the right set must not be served the wrong copy's logits.
+    const onWrong = await evaluate(kitchen, wrong);
+    const onRight = await evaluate(kitchen, data('test'));
+    expect(onRight.correct).not.toBe(onWrong.correct);
+    // The right set's number equals what a kitchen with an empty cache computes on its own.
+    const freshDir = fs.mkdtempSync(path.join(tmp, 'fresh-'));
+    const fresh = new Kitchen({ transport: 'cli', dataDir: freshDir, demoKitchen: null });
+    try {
+      const alone = await evaluate(fresh, data('test'));
+      expect(alone.cached).toBe(false);
+      expect(onRight.correct).toBe(alone.correct);
+    } finally {
+      fresh.close();
+    }
+  });
   it('a cancelled job ends in state cancelled', async () => {
     const { jobId } = await kitchen.call('compare:run', {
       folders: [kitchenDir],
