@@ -12,7 +12,7 @@ export default defineConfig({
       externalizeDeps: true,
       rollupOptions: {
         input: { index: resolve(root, 'src-main/shell/main.ts') },
-        external: ['better-sqlite3', 'onnxruntime-node', 'playwright-core'],
+        external: ['better-sqlite3', 'onnxruntime-node', 'playwright-core', 'sharp'],
       },
     },
   },
