@@ -377,6 +377,18 @@ export class WeightAccumulator {
     }
   }
 
+  /** Overwrite elements [start, start + values.length) of one tensor (merge methods write their result here). */
+  setRange(name: string, start: number, values: ArrayLike<number>): void {
+    const slot = this.slot(name);
+    if (start < 0 || start + values.length > slot.count) {
+      throw new TureenError(
+        'internal',
+        `tensor "${name}": elements ${start}..${start + values.length} outside its ${slot.count}`,
+      );
+    }
+    this.values.set(values, slot.start + start);
+  }
+
   /** this += coefficient × other (same layout) */
   addAccumulator(other: WeightAccumulator, coefficient = 1): void {
     this.checkSame(other);

@@ -20,9 +20,16 @@ export interface SimilarityMatrix {
   cosine: number[][];
   angleDegrees: number[][];
   l2: number[][];
+  /**
+   * With `centred: true`: Pearson correlation of the vectors with every tensor centred on its own mean,
+   * pooled over tensors. Unlike the cosine it ignores offsets shared by construction (LayerNorm gains near
+   * 1, biases), so two independent initialisations give ≈ 0 while runs fine-tuned from one start stay high.
+   */
+  centredCorrelation?: number[][];
 }
 
-async function readSlice(
+/** Elements [start, start + count) of one float tensor of an ingredient, decoded to float64. */
+export async function readSlice(
   ingredient: Ingredient,
   info: TensorInfo,
   start: number,
@@ -44,7 +51,12 @@ async function readSlice(
 export async function similarityMatrix(
   ingredients: readonly Ingredient[],
   base: Ingredient | null,
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    /** also compute `centredCorrelation` (the same pass: per-tensor sums are kept beside the Gram matrix) */
+    centred?: boolean;
+  } = {},
 ): Promise<SimilarityMatrix> {
   const n = ingredients.length;
   if (n < 2) throw new TureenError('bad_request', 'similarity needs at least two checkpoints');
@@ -63,10 +75,13 @@ export async function similarityMatrix(
     }
   }
   const gram = Array.from({ length: n }, () => new Float64Array(n));
+  // Σ_t (G_t − s_t s_tᵀ / n_t): the Gram matrix of the per-tensor-centred vectors, from per-tensor sums.
+  const centredGram = options.centred ? Array.from({ length: n }, () => new Float64Array(n)) : null;
   const total = tensors.reduce((s, t) => s + elementCount(t.shape), 0);
   let done = 0;
   for (const t of tensors) {
     const count = elementCount(t.shape);
+    const sums = new Float64Array(n);
     for (let start = 0; start < count; start += SLICE_ELEMENTS) {
       options.signal?.throwIfAborted();
       const len = Math.min(SLICE_ELEMENTS, count - start);
@@ -75,6 +90,11 @@ export async function similarityMatrix(
       for (const ing of ingredients) {
         const v = await readSlice(ing, ing.tensor(t.name)!, start, len);
         if (baseSlice) for (let k = 0; k < len; k++) v[k] = v[k]! - baseSlice[k]!;
+        if (centredGram) {
+          let s = 0;
+          for (let k = 0; k < len; k++) s += v[k]!;
+          sums[vectors.length] = sums[vectors.length]! + s;
+        }
         vectors.push(v);
       }
       for (let i = 0; i < n; i++) {
@@ -84,11 +104,15 @@ export async function similarityMatrix(
           let dot = 0;
           for (let k = 0; k < len; k++) dot += a[k]! * b[k]!;
           gram[i]![j] = gram[i]![j]! + dot;
+          if (centredGram) centredGram[i]![j] = centredGram[i]![j]! + dot;
         }
       }
       done += len;
       options.onProgress?.(done, total);
     }
+    if (centredGram)
+      for (let i = 0; i < n; i++)
+        for (let j = i; j < n; j++) centredGram[i]![j] = centredGram[i]![j]! - (sums[i]! * sums[j]!) / count;
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) gram[i]![j] = gram[j]![i]!;
   const norms = gram.map((row, i) => Math.sqrt(row[i]!));
@@ -107,6 +131,20 @@ export async function similarityMatrix(
   const l2 = gram.map((row, i) =>
     Array.from(row, (g, j) => (i === j ? 0 : Math.sqrt(Math.max(0, gram[i]![i]! + gram[j]![j]! - 2 * g)))),
   );
+  let centredCorrelation: number[][] | undefined;
+  if (centredGram) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) centredGram[i]![j] = centredGram[j]![i]!;
+    const spread = centredGram.map((row, i) => Math.sqrt(Math.max(0, row[i]!)));
+    centredCorrelation = centredGram.map((row, i) =>
+      Array.from(row, (g, j) =>
+        i === j
+          ? 1
+          : spread[i]! > 0 && spread[j]! > 0
+            ? Math.max(-1, Math.min(1, g / (spread[i]! * spread[j]!)))
+            : 0,
+      ),
+    );
+  }
   return {
     paths: ingredients.map((i) => i.path),
     base: base?.path ?? null,
@@ -116,5 +154,6 @@ export async function similarityMatrix(
     cosine,
     angleDegrees,
     l2,
+    ...(centredCorrelation ? { centredCorrelation } : {}),
   };
 }
