@@ -1,13 +1,21 @@
 #!/usr/bin/python3
-"""Generate Tureen's demo kitchen: the model-soups experiment in miniature.
+"""Generate Tureen's demo kitchens: the model-soups experiment in miniature, twice.
 
 Run by hand with Debian's interpreter (not in CI):
 
-    /usr/bin/python3 scripts/demo/make_demo.py [--out resources/demo]
+    /usr/bin/python3 scripts/demo/make_demo.py [--kitchen demo] [--out resources/demo]
+    /usr/bin/python3 scripts/demo/make_demo.py --kitchen soup [--out resources/demo-soup]
 
-A tiny Vision Transformer is pretrained on 6 of the 10 Fashion-MNIST classes (the "base", standing in
-for a zero-shot model), then fine-tuned 15 times from that same base on all 10 classes with a
-hyperparameter sweep. Runs 01-12 are exported as ONNX files, runs 13-15 as safetensors state dicts that
+--kitchen demo (resources/demo, "a sweep that does not soup"): a tiny Vision Transformer is pretrained on
+6 of the 10 Fashion-MNIST classes (the "base"), then fine-tuned 15 times from that same base on all 10
+classes with a sweep of large learning rates (6e-4 to 2e-2).
+
+--kitchen soup (resources/demo-soup, the paper's regime, the app's default demo): the same network is
+pretrained on all 10 classes of the 48,000 training images that are neither held out nor fine-tuning
+data, its head is replaced by a linear probe on the fine-tuning set (LP-FT), and that model (the "base")
+is fine-tuned 15 times with learning rates 3e-5 to 1e-3. reference.json gains a "pretraining" block.
+
+In both, runs 01-12 are exported as ONNX files, runs 13-15 as safetensors state dicts that
 share one graph.onnx. Eval sets (holdout, id test, five shifts) are written as uint8 safetensors with a
 transform. PyTorch computes reference numbers for every model, the uniform soup, the greedy soup and the
 logit ensemble, so Tureen's own numbers can be cross-checked.
@@ -55,6 +63,12 @@ reference.json shape ("schema": "tureen/demo-reference@1"):
           "std": float,                        # paired standard deviation of that difference
           "b": int, "c": int}}},               # images only it / only the best single gets right
       "findings": [str],                       # the paper's findings, checked on these numbers
+      "pretraining": {                         # --kitchen soup only
+          "images": int, "classes": [int], "seed": int, "hparams": {...}, "final_train_loss": float,
+          "linear_probe": {"fit_on", "method", "l2", "max_iter", "iterations", "final_loss",
+                           "finetune_set_top1"},
+          "sets_with_pretraining_head": {set_name: {...}},  # the backbone with its discarded head
+          "eval_sets_identical_to_demo": bool | null},      # same sha256 as resources/demo's sets
       "checks": {"tensor_count": int,
                  "initializer_names_equal_state_dict_keys": bool, "generated_initializer_names": [str],
                  "non_float_initializers": [str], "onnx_graphs_identical_except_weights": bool,
@@ -130,6 +144,40 @@ SWEEP = [
 N_ONNX_RUNS = 12
 
 PRETRAIN = dict(lr=1e-3, weight_decay=0.05, label_smoothing=0.0, epochs=6, augment=True)
+
+# ---- The second kitchen, resources/demo-soup: the regime in which the paper says soups work.
+# Fixed before any soup was computed (see write_soup_readme for the reasons):
+# - backbone pretrained on all 10 classes of the 48,000 training images that are neither held out nor
+#   fine-tuning data (more data, more steps than the 6-class base above), its pretraining head discarded;
+# - the head initialised by a linear probe on the fine-tuning set (LP-FT; the analogue of CLIP's zero-shot
+#   head), so every run starts from one model whose head is already good;
+# - 15 full fine-tunes from that model, learning rates 3e-5 to 1e-3 (about 20x lower than the sweep
+#   above; the two runs at lr >= 7e-4 are deliberately a bit too high), 2-4 epochs, weight decay, label
+#   smoothing, augmentation and data order (seed) varied.
+SOUP_PRETRAIN = dict(lr=1e-3, weight_decay=0.05, label_smoothing=0.0, epochs=8, augment=True)
+SOUP_PRETRAIN_SEED = 1
+SOUP_PRETRAIN_CLASSES = list(range(10))
+LINEAR_PROBE_L2 = 1e-3  # L2 penalty 0.5 * c * |W|^2 on the probe's weights (not the bias)
+LINEAR_PROBE_MAX_ITER = 300
+SOUP_HIGH_LR = 7e-4  # runs with lr >= this are the deliberately too-high ones
+SOUP_SWEEP = [
+    # run, lr, weight_decay, label_smoothing, epochs, augment
+    (1, 3e-5, 0.05, 0.0, 4, False),
+    (2, 3e-5, 0.1, 0.1, 3, True),
+    (3, 5e-5, 0.0, 0.0, 3, False),
+    (4, 5e-5, 0.05, 0.1, 4, True),
+    (5, 1e-4, 0.1, 0.0, 3, False),
+    (6, 1e-4, 0.01, 0.1, 2, False),
+    (7, 1.5e-4, 0.05, 0.0, 3, True),
+    (8, 2e-4, 0.1, 0.1, 3, False),
+    (9, 2e-4, 0.0, 0.0, 2, True),
+    (10, 3e-4, 0.05, 0.1, 3, False),
+    (11, 1e-3, 0.05, 0.0, 3, False),
+    (12, 7e-4, 0.1, 0.1, 2, True),
+    (13, 8e-5, 0.1, 0.0, 3, False),
+    (14, 1.2e-4, 0.05, 0.1, 4, False),
+    (15, 4e-4, 0.1, 0.0, 2, True),
+]
 
 SHIFT_DESCRIPTIONS = {
     "shift-rotate": "the id test images rotated by a random angle of 15-25 degrees, either direction (bilinear)",
@@ -394,6 +442,50 @@ def train(model, images_u8, labels, norm, *, lr, weight_decay, label_smoothing, 
     return last_loss
 
 
+def backbone_features(model, x):
+    """The class token after the final LayerNorm: the head's input (TinyViT.forward without the head)."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], 500):
+            t = model.patch_embed(x[i:i + 500]).flatten(2).transpose(1, 2)
+            t = torch.cat([model.cls_token.expand(t.shape[0], -1, -1), t], dim=1) + model.pos_embed
+            for block in model.blocks:
+                t = block(t)
+            out.append(model.norm(t)[:, 0])
+    return torch.cat(out)
+
+
+def linear_probe(model, images_u8, labels, norm):
+    """LP-FT's first step: replace the model's head by multinomial logistic regression fitted on the frozen
+    features of the given images (full batch, L-BFGS from zero, L2 penalty on the weights). Returns the
+    probe's final training loss, training top-1 and L-BFGS iteration count."""
+    x = norm.from_uint8(images_u8)
+    feats = backbone_features(model, x)
+    y = torch.from_numpy(labels)
+    weight = torch.zeros(model.head.out_features, feats.shape[1], requires_grad=True)
+    bias = torch.zeros(model.head.out_features, requires_grad=True)
+    opt = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=LINEAR_PROBE_MAX_ITER, history_size=20,
+                            tolerance_grad=1e-6, tolerance_change=1e-9, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(feats @ weight.T + bias, y) + 0.5 * LINEAR_PROBE_L2 * (weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        model.head.weight.copy_(weight)
+        model.head.bias.copy_(bias)
+        logits = model.head(feats)
+        loss = float(F.cross_entropy(logits, y) + 0.5 * LINEAR_PROBE_L2 * (weight ** 2).sum())
+        # The probe's head on these features must be what the whole model computes.
+        assert torch.allclose(logits, model(x), atol=1e-5), "backbone_features differs from TinyViT.forward"
+    iterations = int(opt.state[opt._params[0]]["n_iter"])
+    return {"loss": loss, "train_top1": float((logits.argmax(1) == y).float().mean()), "iterations": iterations}
+
+
 # ---------------------------------------------------------------- export
 
 
@@ -516,85 +608,12 @@ def pct(m):
     return f"{100.0 * m['top1']:.2f}"
 
 
-def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, norm_stats, split_info):
+def results_sections(ref, shift_names, sweep_rows, high_lr, folder):
+    """The README's sections from "Sweep" to the end, shared by both kitchens."""
     sets_order = ["holdout", "test"] + shift_names
+    n_runs = len(sweep_rows)
     lines = []
     add = lines.append
-    add("# Demo kitchen")
-    add("")
-    add("A small but real model-soups experiment (Wortsman et al., ICML 2022, arXiv 2203.05482) in")
-    add("miniature, shipped with Tureen so a new user sees soups work without a sweep of their own. It is")
-    add("also the data Tureen's tests and benchmarks run on. Everything here was produced by")
-    add("`scripts/demo/make_demo.py` with PyTorch; do not edit the files by hand (regenerate instead, see")
-    add("`scripts/demo/README.md`).")
-    add("")
-    add("## What is here")
-    add("")
-    add("| path | what |")
-    add("|---|---|")
-    add("| `base/model.onnx` | the pretrained model every run was fine-tuned from (folder name `base` marks it as the family's base) |")
-    add(f"| `sweep/run-NN_.../model.onnx` + `hparams.json` | fine-tuning runs 01-{N_ONNX_RUNS:02d}, full ONNX files |")
-    add("| `sweep-safetensors/graph.onnx` | the family's shared graph (the same export; its embedded weights are the base's) |")
-    add(f"| `sweep-safetensors/run-NN_.../model.safetensors` + `hparams.json` | runs {N_ONNX_RUNS + 1:02d}-{len(SWEEP):02d}, F32 state dicts whose keys are graph.onnx's initializer names |")
-    add("| `data/*.safetensors` | eval sets: `image` uint8 [N,1,28,28], `labels` int64 [N], metadata `tureen.name`, `tureen.role`, `tureen.transform` |")
-    add("| `reference.json` | PyTorch's numbers for every model, soup and ensemble on every eval set (for tests) |")
-    add("")
-    add(f"All {len(ref['models'])} models (base + {len(SWEEP)} runs) form one averaging family: the same graph, "
-        f"the same {ref['checks']['tensor_count']} tensor names,")
-    add("shapes and dtype (float32). ONNX runs and safetensors runs can be souped together.")
-    add("")
-    add("## How it was generated")
-    add("")
-    add("```")
-    add("/usr/bin/python3 scripts/demo/make_demo.py")
-    add("```")
-    add("")
-    add(f"Run time: {timing['total']:.0f} s wall clock, {timing['cpu']:.0f} s of CPU time, on this project's "
-        "2-core machine shared with other work, one thread "
-        f"(pretraining {timing['pretrain']:.0f} s, sweep {timing['sweep']:.0f} s, reference evaluation "
-        f"{timing['evaluate']:.0f} s); torch {torch.__version__}, onnx {onnx.__version__}, OpenBLAS.")
-    add(f"Seeds: data split {SPLIT_SEED}, test subset {TEST_SUBSET_SEED}, shifts {TEST_SUBSET_SEED}+k, "
-        f"pretraining {PRETRAIN_SEED}, run NN uses seed 100+NN (data order, augmentation).")
-    add("")
-    add("**Data.** Fashion-MNIST (28x28 grey images, 10 classes). The 60,000 training images are shuffled")
-    add(f"with seed {SPLIT_SEED}: the first {N_HOLDOUT} are the held-out set (used by neither pretraining nor")
-    add(f"fine-tuning), the next {N_FINETUNE} are the fine-tuning set (all 10 classes), and of the remaining")
-    add(f"{split_info['rest']} the {split_info['pretrain']} images of classes 0-5")
-    add(f"({', '.join(CLASS_NAMES[c] for c in PRETRAIN_CLASSES)}) are the pretraining set. The id test set is")
-    add(f"{N_TEST} of the 10,000 official test images (seed {TEST_SUBSET_SEED}); every shift set is those same")
-    add(f"{N_TEST} images transformed, so all comparisons across sets are paired:")
-    add("")
-    for name in shift_names:
-        add(f"- `{name}`: {SHIFT_DESCRIPTIONS[name]}.")
-    add("")
-    add("Images are stored as uint8 with the transform `{\"image\": {\"scale\": 1/255, \"mean\": "
-        f"[{norm_stats[0]}], \"std\": [{norm_stats[1]}], \"channel_axis\": 1}}}}` (mean and std of the")
-    add("pretraining images, rounded to 4 decimals), i.e. the model input is `(float32(x) * scale - mean) / std`.")
-    add("")
-    add("**Why pretrain on 6 classes.** The paper's base is a zero-shot CLIP model: good features, not yet")
-    add("good at the target task. Here the base has learned features from six classes and has never seen")
-    add("Shirt, Sneaker, Bag or Ankle boot, so it is clearly worse than any fine-tuned run (its accuracy on")
-    add("the four unseen classes is zero), yet fine-tuning starts from useful features and all runs share")
-    add("the same starting point, which is what makes their weights averageable.")
-    add("")
-    add(f"**Model.** A tiny Vision Transformer, {param_count:,} parameters: 7x7 patch embedding (Conv2d 1->64,")
-    add("stride 7, 16 patches), class token and learned position embedding (17 tokens), 3 pre-norm blocks")
-    add("(LayerNorm, 4-head self-attention written with Linear/matmul/softmax, LayerNorm, GELU MLP 64->128->64),")
-    add("final LayerNorm on the class token, Linear head to 10 logits. No BatchNorm. ONNX: input `image`")
-    add(f"float32 [batch,1,28,28] (already normalised), output `logits` float32 [batch,10], opset {OPSET},")
-    add(f"exported from eval mode with `do_constant_folding=False`, so the {ref['checks']['tensor_count']} "
-        "initializers are exactly the")
-    add("state-dict keys (`patch_embed.weight`, `cls_token`, `pos_embed`, `blocks.0.attn.qkv.weight`, ...,")
-    add("`head.bias`) with no generated `onnx::` names; there are no integer initializers.")
-    add("")
-    add(f"**Training.** Pretraining: AdamW lr {PRETRAIN['lr']:g}, weight decay {PRETRAIN['weight_decay']:g},")
-    add(f"{PRETRAIN['epochs']} epochs, augmentation on. Every run: AdamW, batch {BATCH}, linear warm-up over 10 %")
-    add("of the steps then cosine decay to 0, gradient norm clipped at 1, augmentation = random horizontal")
-    lrs = [r[1] for r in SWEEP]
-    add(f"flip and translation by up to 2 pixels. The sweep varies learning rate ({fmt_lr(min(lrs))} to "
-        f"{fmt_lr(max(lrs))}, {math.log10(max(lrs) / min(lrs)):.1f} orders of")
-    add(f"magnitude; lr >= {fmt_lr(HIGH_LR)} is deliberately too high), weight decay, label smoothing, epochs and")
-    add("augmentation. `final_train_loss` in hparams.json is the mean training loss over the last epoch.")
     add("")
     add("## Sweep")
     add("")
@@ -615,8 +634,8 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     add("")
     add("Top-1 accuracy in percent, computed by the generator in PyTorch (float32 weights and logits).")
     add("Best single = the sweep run with the highest held-out accuracy (the paper's choice). Uniform soup =")
-    add(f"the average of all {len(SWEEP)} runs. Greedy soup = the paper's Recipe 1 (below). Ensemble = the mean")
-    add(f"of the {len(SWEEP)} runs' logits.")
+    add(f"the average of all {n_runs} runs. Greedy soup = the paper's Recipe 1 (below). Ensemble = the mean")
+    add(f"of the {n_runs} runs' logits.")
     add("")
     header = "| model | forward passes | " + " | ".join(sets_order) + " | mean shift |"
     add(header)
@@ -625,7 +644,7 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
         ("base (initialisation)", 1, ref["models"]["base/model.onnx"]["sets"]),
         (f"best single ({ref['best_single']['path'].split('/')[1][:6]})", 1, ref["best_single"]["sets"]),
         (f"uniform soup ({len(ref['uniform_soup']['ingredients'])} runs)", 1, ref["uniform_soup"]["sets"]),
-        (f"uniform soup without lr >= {fmt_lr(HIGH_LR)} ({len(ref['uniform_soup_without_high_lr']['ingredients'])} runs)", 1,
+        (f"uniform soup without lr >= {fmt_lr(high_lr)} ({len(ref['uniform_soup_without_high_lr']['ingredients'])} runs)", 1,
          ref["uniform_soup_without_high_lr"]["sets"]),
         (f"greedy soup ({plural(len(ref['greedy_soup']['ingredients']), 'run')})", 1, ref["greedy_soup"]["sets"]),
         (f"ensemble ({len(ref['ensemble']['members'])} runs)", len(ref["ensemble"]["members"]), ref["ensemble"]["sets"]),
@@ -668,7 +687,7 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     for line in ref["findings"]:
         add(f"- {line}")
     add("")
-    add(f"**Averaging exactness.** The generator averages the {len(SWEEP)} runs twice: once from the PyTorch state")
+    add(f"**Averaging exactness.** The generator averages the {n_runs} runs twice: once from the PyTorch state")
     add("dicts, once from the initializers read back from the exported ONNX files and the written safetensors")
     add(f"files. The maximum absolute difference is {ref['checks']['onnx_vs_state_dict_average_max_abs_diff']:g}:"
         " for this export, averaging the exported weights is averaging the models.")
@@ -696,7 +715,7 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     add("")
     add("## Tureen's own numbers")
     add("")
-    add("The same comparison computed by `tureen compare resources/demo` goes here; Tureen's numbers are")
+    add(f"The same comparison computed by `tureen compare {folder}` goes here; Tureen's numbers are")
     add("cross-checked against reference.json by the test suite.")
     add("")
     add("## Licence")
@@ -706,6 +725,216 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
     add("released under the MIT licence. The eval sets here are subsets of it (some transformed); the models")
     add("were trained on it by the generator.")
     add("")
+    return lines
+
+
+def layout_section(ref, n_runs):
+    """The README's "What is here" section, shared by both kitchens."""
+    lines = []
+    add = lines.append
+    add("## What is here")
+    add("")
+    add("| path | what |")
+    add("|---|---|")
+    add("| `base/model.onnx` | the pretrained model every run was fine-tuned from (folder name `base` marks it as the family's base) |")
+    add(f"| `sweep/run-NN_.../model.onnx` + `hparams.json` | fine-tuning runs 01-{N_ONNX_RUNS:02d}, full ONNX files |")
+    add("| `sweep-safetensors/graph.onnx` | the family's shared graph (the same export; its embedded weights are the base's) |")
+    add(f"| `sweep-safetensors/run-NN_.../model.safetensors` + `hparams.json` | runs {N_ONNX_RUNS + 1:02d}-{n_runs:02d}, F32 state dicts whose keys are graph.onnx's initializer names |")
+    add("| `data/*.safetensors` | eval sets: `image` uint8 [N,1,28,28], `labels` int64 [N], metadata `tureen.name`, `tureen.role`, `tureen.transform` |")
+    add("| `reference.json` | PyTorch's numbers for every model, soup and ensemble on every eval set (for tests) |")
+    add("")
+    add(f"All {len(ref['models'])} models (base + {n_runs} runs) form one averaging family: the same graph, "
+        f"the same {ref['checks']['tensor_count']} tensor names,")
+    add("shapes and dtype (float32). ONNX runs and safetensors runs can be souped together.")
+    add("")
+    return lines
+
+
+def model_paragraph(ref, param_count):
+    """The README's description of the network and its export, shared by both kitchens."""
+    lines = []
+    add = lines.append
+    add(f"**Model.** A tiny Vision Transformer, {param_count:,} parameters: 7x7 patch embedding (Conv2d 1->64,")
+    add("stride 7, 16 patches), class token and learned position embedding (17 tokens), 3 pre-norm blocks")
+    add("(LayerNorm, 4-head self-attention written with Linear/matmul/softmax, LayerNorm, GELU MLP 64->128->64),")
+    add("final LayerNorm on the class token, Linear head to 10 logits. No BatchNorm. ONNX: input `image`")
+    add(f"float32 [batch,1,28,28] (already normalised), output `logits` float32 [batch,10], opset {OPSET},")
+    add(f"exported from eval mode with `do_constant_folding=False`, so the {ref['checks']['tensor_count']} "
+        "initializers are exactly the")
+    add("state-dict keys (`patch_embed.weight`, `cls_token`, `pos_embed`, `blocks.0.attn.qkv.weight`, ...,")
+    add("`head.bias`) with no generated `onnx::` names; there are no integer initializers.")
+    add("")
+    return lines
+
+
+def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, norm_stats, split_info):
+    lines = []
+    add = lines.append
+    best, uni = ref["best_single"]["sets"], ref["uniform_soup"]["sets"]
+    add("# Demo kitchen: a sweep that does not soup")
+    add("")
+    add("A small but real model-soups experiment (Wortsman et al., ICML 2022, arXiv 2203.05482) in")
+    add("miniature, outside the regime where the paper says soups work: the base was pretrained on six of the")
+    add("ten classes, the head for the other four starts untrained, and the learning rates are large. Its")
+    kept = len(ref["greedy_soup"]["ingredients"])
+    add(f"greedy soup keeps {'only the best run' if kept == 1 else plural(kept, 'run')} and its uniform soup is "
+        f"{100 * (best['test']['top1'] - uni['test']['top1']):.1f} points below the best single run on test")
+    add("(the findings below say why). Tureen ships it as the advisor's example of a sweep that does not soup,")
+    add("beside the default demo kitchen `resources/demo-soup`, the same task in the paper's regime. It is also")
+    add("data Tureen's tests and benchmarks run on. Everything here was produced by")
+    add("`scripts/demo/make_demo.py` with PyTorch; do not edit the files by hand (regenerate instead, see")
+    add("`scripts/demo/README.md`).")
+    add("")
+    lines += layout_section(ref, len(sweep_rows))
+    add("## How it was generated")
+    add("")
+    add("```")
+    add("/usr/bin/python3 scripts/demo/make_demo.py")
+    add("```")
+    add("")
+    add(f"Run time: {timing['total']:.0f} s wall clock, {timing['cpu']:.0f} s of CPU time, on this project's "
+        "2-core machine shared with other work, one thread "
+        f"(pretraining {timing['pretrain']:.0f} s, sweep {timing['sweep']:.0f} s, reference evaluation "
+        f"{timing['evaluate']:.0f} s); torch {torch.__version__}, onnx {onnx.__version__}, OpenBLAS.")
+    add(f"Seeds: data split {SPLIT_SEED}, test subset {TEST_SUBSET_SEED}, shifts {TEST_SUBSET_SEED}+k, "
+        f"pretraining {PRETRAIN_SEED}, run NN uses seed 100+NN (data order, augmentation).")
+    add("")
+    add("**Data.** Fashion-MNIST (28x28 grey images, 10 classes). The 60,000 training images are shuffled")
+    add(f"with seed {SPLIT_SEED}: the first {N_HOLDOUT} are the held-out set (used by neither pretraining nor")
+    add(f"fine-tuning), the next {N_FINETUNE} are the fine-tuning set (all 10 classes), and of the remaining")
+    add(f"{split_info['rest']} the {split_info['pretrain']} images of classes 0-5")
+    add(f"({', '.join(CLASS_NAMES[c] for c in PRETRAIN_CLASSES)}) are the pretraining set. The id test set is")
+    add(f"{N_TEST} of the 10,000 official test images (seed {TEST_SUBSET_SEED}); every shift set is those same")
+    add(f"{N_TEST} images transformed, so all comparisons across sets are paired:")
+    add("")
+    for name in shift_names:
+        add(f"- `{name}`: {SHIFT_DESCRIPTIONS[name]}.")
+    add("")
+    add("Images are stored as uint8 with the transform `{\"image\": {\"scale\": 1/255, \"mean\": "
+        f"[{norm_stats[0]}], \"std\": [{norm_stats[1]}], \"channel_axis\": 1}}}}` (mean and std of the")
+    add("pretraining images, rounded to 4 decimals), i.e. the model input is `(float32(x) * scale - mean) / std`.")
+    add("")
+    add("**Why pretrain on 6 classes.** The paper's base is a zero-shot CLIP model: good features, not yet")
+    add("good at the target task. Here the base has learned features from six classes and has never seen")
+    add("Shirt, Sneaker, Bag or Ankle boot, so it is clearly worse than any fine-tuned run (its accuracy on")
+    add("the four unseen classes is zero), yet fine-tuning starts from useful features and all runs share")
+    add("the same starting point, which is what makes their weights averageable. Averageable is not enough:")
+    add("with an untrained head and learning rates this large the runs end too far apart for their average to")
+    add("beat the best of them (`resources/demo-soup` changes exactly these, as the paper's regime suggests).")
+    add("")
+    lines += model_paragraph(ref, param_count)
+    add(f"**Training.** Pretraining: AdamW lr {PRETRAIN['lr']:g}, weight decay {PRETRAIN['weight_decay']:g},")
+    add(f"{PRETRAIN['epochs']} epochs, augmentation on. Every run: AdamW, batch {BATCH}, linear warm-up over 10 %")
+    add("of the steps then cosine decay to 0, gradient norm clipped at 1, augmentation = random horizontal")
+    lrs = [r[1] for r in SWEEP]
+    add(f"flip and translation by up to 2 pixels. The sweep varies learning rate ({fmt_lr(min(lrs))} to "
+        f"{fmt_lr(max(lrs))}, {math.log10(max(lrs) / min(lrs)):.1f} orders of")
+    add(f"magnitude; lr >= {fmt_lr(HIGH_LR)} is deliberately too high), weight decay, label smoothing, epochs and")
+    add("augmentation. `final_train_loss` in hparams.json is the mean training loss over the last epoch.")
+    lines += results_sections(ref, shift_names, sweep_rows, HIGH_LR, "resources/demo")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_soup_readme(path, ref, shift_names, sweep_rows, timing, param_count, norm_stats, split_info):
+    pre = ref["pretraining"]
+    probe = pre["linear_probe"]
+    lrs = [r[1] for r in SOUP_SWEEP]
+    old_lrs = [r[1] for r in SWEEP]
+    lines = []
+    add = lines.append
+    add("# Demo kitchen: a sweep that soups")
+    add("")
+    add("The model-soups experiment (Wortsman et al., ICML 2022, arXiv 2203.05482) in miniature, in the")
+    add("regime where the paper says soups work: one strong pretrained model with a good head, fine-tuned many")
+    add("times with small learning rates. This is the kitchen Tureen opens first. Its sibling `resources/demo`")
+    add("is the same task with a weak base, an untrained head and large learning rates: a sweep that does not")
+    add("soup. Everything here was produced by `scripts/demo/make_demo.py --kitchen soup` with PyTorch; do not")
+    add("edit the files by hand (regenerate instead, see `scripts/demo/README.md`).")
+    add("")
+    lines += layout_section(ref, len(sweep_rows))
+    add("## The regime, and why")
+    add("")
+    add("Fixed in the generator before any soup was computed, from what the literature says about when weight")
+    add("averaging works; the generator was then run once, and the numbers below are that run's.")
+    add("")
+    add(f"- **A better pretrained backbone.** Pretrained on all 10 classes of the {pre['images']:,} training")
+    add(f"  images that are neither held out nor fine-tuning data, {SOUP_PRETRAIN['epochs']} epochs "
+        f"({math.ceil(pre['images'] / BATCH) * SOUP_PRETRAIN['epochs']:,} steps); `resources/demo`'s")
+    add(f"  base saw {split_info['pretrain']:,} images of 6 classes for {PRETRAIN['epochs']} epochs "
+        f"({math.ceil(split_info['pretrain'] / BATCH) * PRETRAIN['epochs']:,} steps). The paper starts from")
+    add("  CLIP, pretrained on broad data that covers the target concepts; the old base had never seen four of")
+    add("  the ten classes. The pretraining head is discarded.")
+    add("- **The head initialised by a linear probe (LP-FT).** Before any fine-tuning, the head is replaced by")
+    add("  multinomial logistic regression fitted on the frozen features of the fine-tuning set. This is the")
+    add("  analogue of CLIP's zero-shot head: every run starts from one model whose head is already good, so")
+    add("  early gradients do not have to repair a random head by distorting the features (Kumar et al., ICLR")
+    add("  2022, LP-FT). WiSE-FT (Wortsman et al., CVPR 2022) and Model Ratatouille (Ramé et al., ICML 2023)")
+    add("  fine-tune from such a head; runs that start from different head initialisations do not average well.")
+    add(f"- **Small learning rates.** {fmt_lr(min(lrs))} to {fmt_lr(max(lrs))} (a factor of "
+        f"{max(lrs) / min(lrs):.0f}), about {min(old_lrs) / min(lrs):.0f} times lower than")
+    add(f"  `resources/demo`'s {fmt_lr(min(old_lrs))} to {fmt_lr(max(old_lrs))}; the pretraining peak was "
+        f"{fmt_lr(SOUP_PRETRAIN['lr'])}. Fine-tuning well below the pretraining")
+    add("  rate keeps the runs in the pretrained basin, which is the paper's explanation of why their average is")
+    add(f"  good. The {sum(1 for v in lrs if v >= SOUP_HIGH_LR)} runs with lr >= {fmt_lr(SOUP_HIGH_LR)} are "
+        "deliberately a bit too high (near the pretraining rate), as")
+    add("  the paper's sweeps also contain runs the greedy soup should reject.")
+    add("- **Everything else varied as in the paper's random search**: weight decay (0 to 0.1), label smoothing")
+    add("  (0 or 0.1), epochs (2 to 4), augmentation (on/off) and data order (run NN uses seed 100+NN).")
+    add(f"- **{len(sweep_rows)} fine-tunes** from the one starting point in `base/` (backbone + linear-probe head).")
+    same = pre.get("eval_sets_identical_to_demo")
+    add("- **The same eval sets as `resources/demo`**: held-out, id test and the five paired shifts, "
+        + ("byte for byte" if same else "built by the same code"))
+    add("  " + ("(the same sha256, checked by the generator)" if same else
+                "(the generator could not confirm equal sha256)")
+        + ", transform included, so the two kitchens are compared on the same images.")
+    add("")
+    add("## How it was generated")
+    add("")
+    add("```")
+    add("/usr/bin/python3 scripts/demo/make_demo.py --kitchen soup")
+    add("```")
+    add("")
+    add(f"Run time: {timing['total']:.0f} s wall clock, {timing['cpu']:.0f} s of CPU time, on this project's "
+        "2-core machine shared with other work, one thread "
+        f"(pretraining {timing['pretrain']:.0f} s, linear probe {timing['linear_probe']:.0f} s, sweep "
+        f"{timing['sweep']:.0f} s, reference evaluation {timing['evaluate']:.0f} s); torch {torch.__version__}, "
+        f"onnx {onnx.__version__}, OpenBLAS.")
+    add(f"Seeds: data split {SPLIT_SEED}, test subset {TEST_SUBSET_SEED}, shifts {TEST_SUBSET_SEED}+k, "
+        f"pretraining {SOUP_PRETRAIN_SEED}, run NN uses seed 100+NN (data order, augmentation).")
+    add("")
+    add("**Data.** Fashion-MNIST (28x28 grey images, 10 classes). The 60,000 training images are shuffled")
+    add(f"with seed {SPLIT_SEED}: the first {N_HOLDOUT} are the held-out set (used by neither pretraining nor")
+    add(f"fine-tuning), the next {N_FINETUNE} are the fine-tuning set (all 10 classes, also the linear probe's")
+    add(f"data), and the remaining {split_info['rest']:,} are the pretraining set. The id test set is {N_TEST} of the")
+    add(f"10,000 official test images (seed {TEST_SUBSET_SEED}); every shift set is those same {N_TEST} images")
+    add("transformed, so all comparisons across sets are paired:")
+    add("")
+    for name in shift_names:
+        add(f"- `{name}`: {SHIFT_DESCRIPTIONS[name]}.")
+    add("")
+    add("Images are stored as uint8 with the transform `{\"image\": {\"scale\": 1/255, \"mean\": "
+        f"[{norm_stats[0]}], \"std\": [{norm_stats[1]}], \"channel_axis\": 1}}}}`, `resources/demo`'s")
+    add("normalisation (mean and std of that kitchen's pretraining images, rounded to 4 decimals), kept so the")
+    add("eval set files are identical; the model input is `(float32(x) * scale - mean) / std`.")
+    add("")
+    lines += model_paragraph(ref, param_count)
+    with_head = pre["sets_with_pretraining_head"]
+    base = ref["models"]["base/model.onnx"]["sets"]
+    add(f"**Training.** Pretraining: AdamW lr {SOUP_PRETRAIN['lr']:g}, weight decay "
+        f"{SOUP_PRETRAIN['weight_decay']:g}, batch {BATCH}, {SOUP_PRETRAIN['epochs']} epochs, augmentation on,")
+    add(f"final training loss {pre['final_train_loss']:.4f}. Linear probe: multinomial logistic regression on")
+    add("the frozen class-token features of the fine-tuning set, full-batch L-BFGS (strong Wolfe) from zero,")
+    add(f"L2 penalty 0.5 * {fmt_num(probe['l2'])} * |W|^2 on the weights, {probe['iterations']} iterations, "
+        f"{100 * probe['finetune_set_top1']:.2f} % top-1 on the")
+    add(f"fine-tuning set. With the discarded pretraining head the backbone scores {pct(with_head['holdout'])} "
+        f"held-out / {pct(with_head['test'])}")
+    add(f"test; with the probe's head (the `base/` model) {pct(base['holdout'])} / {pct(base['test'])}. "
+        "Every run: full")
+    add(f"fine-tuning of all weights from `base/`, AdamW, batch {BATCH}, linear warm-up over 10 % of the steps then")
+    add("cosine decay to 0, gradient norm clipped at 1, augmentation = random horizontal flip and translation by")
+    add("up to 2 pixels. `final_train_loss` in hparams.json is the mean training loss over the last epoch.")
+    lines += results_sections(ref, shift_names, sweep_rows, SOUP_HIGH_LR, "resources/demo-soup")
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -713,7 +942,18 @@ def write_readme(path, ref, sets, shift_names, sweep_rows, timing, param_count, 
 # ---------------------------------------------------------------- main
 
 
-def paper_findings(ref, shift_names):
+def same_eval_sets_as_demo(eval_sets_ref):
+    """Whether every eval set file has the sha256 resources/demo/reference.json records (None without it)."""
+    demo_ref = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources", "demo",
+                            "reference.json")
+    if not os.path.exists(demo_ref):
+        return None
+    with open(demo_ref) as f:
+        demo_sets = json.load(f)["eval_sets"]
+    return all(demo_sets.get(k, {}).get("sha256") == v["sha256"] for k, v in eval_sets_ref.items())
+
+
+def paper_findings(ref, shift_names, high_lr=HIGH_LR):
     """The paper's findings, checked on this run's numbers (one sentence each)."""
 
     def mean_shift(sets):
@@ -746,12 +986,18 @@ def paper_findings(ref, shift_names):
             f"In this miniature, averaging two good runs lands at or slightly below the better one, not above "
             f"it, so soups gain nothing in-distribution here.")
     else:
-        findings.append(f"The greedy soup kept {kept} of {n_runs} runs.")
+        lr_of = {p: ref["models"][p]["hparams"]["lr"] for p in uni["ingredients"]}
+        kept_lrs = sorted(lr_of[p] for p in greedy["ingredients"])
+        high_kept = [p for p in greedy["ingredients"] if lr_of[p] >= high_lr]
+        findings.append(
+            f"The greedy soup kept {kept} of {n_runs} runs (learning rates "
+            f"{', '.join(fmt_lr(v) for v in kept_lrs)}); {len(high_kept)} of the {len(good['excluded'])} runs with "
+            f"lr >= {fmt_lr(high_lr)} among them. Held-out: {g_h} correct against the best single run's {b_h}.")
     u_h, good_h = top1(uni["sets"], "holdout"), top1(good["sets"], "holdout")
     findings.append(
         f"Uniform soup hurt by the bad runs: {'yes' if good_h > u_h else 'no'}. The uniform soup of all "
         f"{n_runs} runs scores {u_h:.2f} on held-out ({top1(uni['sets'], 'test'):.2f} test); without the "
-        f"{len(good['excluded'])} runs with lr >= {fmt_lr(HIGH_LR)} it scores {good_h:.2f} "
+        f"{len(good['excluded'])} runs with lr >= {fmt_lr(high_lr)} it scores {good_h:.2f} "
         f"({top1(good['sets'], 'test'):.2f} test); the best single run scores {top1(best, 'holdout'):.2f}.")
     findings.append(
         f"Ensemble's cost: the ensemble of {n_runs} runs needs {ens['forward_passes_per_image']} forward passes per "
@@ -761,7 +1007,7 @@ def paper_findings(ref, shift_names):
         f"{mean_shift(greedy['sets']):.2f}.")
     findings.append(
         f"Robustness (mean shift top-1): best single {mean_shift(best):.2f}, uniform soup {mean_shift(uni['sets']):.2f}, "
-        f"uniform soup without lr >= {fmt_lr(HIGH_LR)} {mean_shift(good['sets']):.2f}, greedy soup "
+        f"uniform soup without lr >= {fmt_lr(high_lr)} {mean_shift(good['sets']):.2f}, greedy soup "
         f"{mean_shift(greedy['sets']):.2f}, ensemble {mean_shift(ens['sets']):.2f}; on shift-rotate: "
         f"{top1(best, 'shift-rotate'):.2f}, {top1(uni['sets'], 'shift-rotate'):.2f}, "
         f"{top1(good['sets'], 'shift-rotate'):.2f}, {top1(greedy['sets'], 'shift-rotate'):.2f}, "
@@ -780,12 +1026,95 @@ def paired(a_logits, b_logits, labels):
     return {"diff": (only_a - only_b) / n, "std": math.sqrt(max(var, 0.0)), "b": only_a, "c": only_b}
 
 
+# The two kitchens this script writes: the original sweep ("a sweep that does not soup") and the LP-FT
+# sweep in the paper's regime. Both share the data split, eval sets, model, exports and reference numbers.
+KITCHENS = {
+    "demo": {"folder": "demo", "sweep": SWEEP, "high_lr": HIGH_LR},
+    "soup": {"folder": "demo-soup", "sweep": SOUP_SWEEP, "high_lr": SOUP_HIGH_LR},
+}
+
+
+def pretrain_soup_base(tr_x, tr_y, rest, ft_idx, norm, timing):
+    """The soup kitchen's base: a backbone pretrained on all 10 classes of the unused training images,
+    then its head replaced by a linear probe on the fine-tuning set. Returns (model, reference block)."""
+    t0 = time.time()
+    pre_idx = rest[np.isin(tr_y[rest], SOUP_PRETRAIN_CLASSES)]
+    torch.manual_seed(SOUP_PRETRAIN_SEED)
+    model = TinyViT(**ARCH)
+    loss = train(model, tr_x[pre_idx], tr_y[pre_idx], norm, seed=SOUP_PRETRAIN_SEED, **SOUP_PRETRAIN)
+    timing["pretrain"] = time.time() - t0
+    log(f"pretrained backbone on {pre_idx.size} images in {timing['pretrain']:.0f} s: last-epoch loss {loss:.4f}")
+    t0 = time.time()
+    pretrained_head = {k: v.detach().clone() for k, v in model.head.state_dict().items()}
+    probe = linear_probe(model, tr_x[ft_idx], tr_y[ft_idx], norm)
+    timing["linear_probe"] = time.time() - t0
+    log(f"linear probe: {probe['iterations']} L-BFGS iterations, loss {probe['loss']:.4f}, "
+        f"fine-tuning-set top-1 {probe['train_top1']:.4f}")
+    block = {
+        "images": int(pre_idx.size), "classes": SOUP_PRETRAIN_CLASSES, "seed": SOUP_PRETRAIN_SEED,
+        "hparams": dict(SOUP_PRETRAIN, batch_size=BATCH, optimizer="AdamW",
+                        schedule="linear warm-up 10 % then cosine to 0", grad_clip_norm=1.0),
+        "final_train_loss": round(loss, 6),
+        "pretraining_head": {k: v.numpy() for k, v in pretrained_head.items()},
+        "linear_probe": {"fit_on": f"the {N_FINETUNE} fine-tuning images, no augmentation",
+                         "method": "multinomial logistic regression on the frozen class-token features, "
+                                   "full-batch L-BFGS (strong Wolfe) from zero",
+                         "l2": LINEAR_PROBE_L2, "max_iter": LINEAR_PROBE_MAX_ITER,
+                         "iterations": probe["iterations"], "final_loss": round(probe["loss"], 6),
+                         "finetune_set_top1": probe["train_top1"]},
+    }
+    return model, block
+
+
+def data_split(tr_y):
+    """Indices into the training images: held-out, fine-tuning, the rest, and resources/demo's pretraining
+    set (the rest's images of PRETRAIN_CLASSES)."""
+    perm = np.random.RandomState(SPLIT_SEED).permutation(tr_y.shape[0])
+    hold_idx = perm[:N_HOLDOUT]
+    ft_idx = perm[N_HOLDOUT:N_HOLDOUT + N_FINETUNE]
+    rest = perm[N_HOLDOUT + N_FINETUNE:]
+    return hold_idx, ft_idx, rest, rest[np.isin(tr_y[rest], PRETRAIN_CLASSES)]
+
+
+def rewrite_readme(kitchen_name, out):
+    """Write README.md again from the folder's reference.json, without training: the numbers stay those of
+    the run that wrote reference.json, the text is the generator's current text."""
+    with open(os.path.join(out, "reference.json")) as f:
+        ref = json.load(f)
+    sweep_rows = sorted(({"run": int(os.path.basename(os.path.dirname(p))[4:6]), "path": p, "form": m["kind"],
+                          "hparams": m["hparams"]} for p, m in ref["models"].items() if m["kind"] != "base"),
+                        key=lambda r: r["run"])
+    shift_names = [k for k, v in ref["eval_sets"].items() if v["role"] == "shift"]
+    _, _, rest, pre_idx = data_split(read_idx(f"{FASHION_DIR}/train-labels-idx1-ubyte.gz"))
+    split_info = {"rest": int(rest.shape[0]), "pretrain": int(pre_idx.shape[0])}
+    param_count = sum(p.numel() for p in TinyViT(**ARCH).parameters())
+    image = ref["transform"]["image"]
+    norm_stats = (image["mean"][0], image["std"][0])
+    path = os.path.join(out, "README.md")
+    if kitchen_name == "demo":
+        write_readme(path, ref, None, shift_names, sweep_rows, ref["timing_seconds"], param_count, norm_stats,
+                     split_info)
+    else:
+        write_soup_readme(path, ref, shift_names, sweep_rows, ref["timing_seconds"], param_count, norm_stats,
+                          split_info)
+    log(f"rewrote {path} from reference.json")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                                   "resources", "demo"))
+    ap.add_argument("--kitchen", choices=sorted(KITCHENS), default="demo",
+                    help="demo: resources/demo (the original sweep); soup: resources/demo-soup (LP-FT sweep)")
+    ap.add_argument("--out", help="output folder (default resources/<the kitchen's folder>)")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="only rewrite README.md from the folder's reference.json (no training)")
     args = ap.parse_args()
-    out = os.path.abspath(args.out)
+    kitchen = KITCHENS[args.kitchen]
+    sweep_spec, high_lr = kitchen["sweep"], kitchen["high_lr"]
+    out = os.path.abspath(args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                   "resources", kitchen["folder"]))
+    if args.readme_only:
+        rewrite_readme(args.kitchen, out)
+        return
     t_start = time.time()
     timing = {}
     log(f"torch {torch.__version__}, onnx {onnx.__version__}, numpy {np.__version__}; writing {out}")
@@ -795,11 +1124,7 @@ def main():
 
     # ---- data
     tr_x, tr_y, te_x, te_y = load_fashion()
-    perm = np.random.RandomState(SPLIT_SEED).permutation(tr_x.shape[0])
-    hold_idx = perm[:N_HOLDOUT]
-    ft_idx = perm[N_HOLDOUT:N_HOLDOUT + N_FINETUNE]
-    rest = perm[N_HOLDOUT + N_FINETUNE:]
-    pre_idx = rest[np.isin(tr_y[rest], PRETRAIN_CLASSES)]
+    hold_idx, ft_idx, rest, pre_idx = data_split(tr_y)
     split_info = {"rest": int(rest.shape[0]), "pretrain": int(pre_idx.shape[0])}
     test_idx = np.sort(np.random.RandomState(TEST_SUBSET_SEED).permutation(te_x.shape[0])[:N_TEST])
     log(f"split: pretrain {pre_idx.size} (classes {PRETRAIN_CLASSES}), finetune {ft_idx.size}, "
@@ -840,16 +1165,27 @@ def main():
     log("eval sets written: " + ", ".join(f"{k} ({v['role']})" for k, v in eval_sets_ref.items()))
 
     # ---- pretraining
-    t0 = time.time()
-    torch.manual_seed(PRETRAIN_SEED)
-    base = TinyViT(**ARCH)
-    param_count = sum(p.numel() for p in base.parameters())
-    log(f"TinyViT {ARCH}: {param_count} parameters, {len(base.state_dict())} tensors")
-    loss = train(base, tr_x[pre_idx], tr_y[pre_idx], norm, seed=PRETRAIN_SEED, **PRETRAIN)
-    timing["pretrain"] = time.time() - t0
+    soup_base = None
+    if args.kitchen == "demo":
+        t0 = time.time()
+        torch.manual_seed(PRETRAIN_SEED)
+        base = TinyViT(**ARCH)
+        param_count = sum(p.numel() for p in base.parameters())
+        log(f"TinyViT {ARCH}: {param_count} parameters, {len(base.state_dict())} tensors")
+        loss = train(base, tr_x[pre_idx], tr_y[pre_idx], norm, seed=PRETRAIN_SEED, **PRETRAIN)
+        timing["pretrain"] = time.time() - t0
+        log(f"pretrained in {timing['pretrain']:.0f} s: last-epoch loss {loss:.4f}")
+    else:
+        base, soup_base = pretrain_soup_base(tr_x, tr_y, rest, ft_idx, norm, timing)
+        param_count = sum(p.numel() for p in base.parameters())
+        pretrained_head = soup_base.pop("pretraining_head")
+        with_pretraining_head = model_from_state(dict(state_dict_numpy(base), **{
+            f"head.{k}": v for k, v in pretrained_head.items()}))
+        soup_base["sets_with_pretraining_head"] = {
+            s: metrics(logits_of(with_pretraining_head, inputs[s]), labels_of[s]) for s in sets}
     base_state = state_dict_numpy(base)
     base_hold = metrics(logits_of(base, inputs["holdout"]), labels_of["holdout"])
-    log(f"pretrained in {timing['pretrain']:.0f} s: last-epoch loss {loss:.4f}, holdout top-1 {base_hold['top1']:.4f}")
+    log(f"base holdout top-1 {base_hold['top1']:.4f}")
     base_path = os.path.join(out, "base", "model.onnx")
     export_onnx(base, base_path)
     export_onnx(base, os.path.join(out, "sweep-safetensors", "graph.onnx"))
@@ -857,7 +1193,7 @@ def main():
     # ---- sweep
     t0 = time.time()
     runs = []  # dicts: run, path (relative), form, hparams, state
-    for run, lr, wd, ls, ep, aug in SWEEP:
+    for run, lr, wd, ls, ep, aug in sweep_spec:
         t_run = time.time()
         seed = 100 + run
         model = TinyViT(**ARCH)
@@ -955,7 +1291,7 @@ def main():
     log(f"uniform soup: holdout {uni_ms['holdout']['top1']:.4f}; float64 average max weight diff {diff64:.3g}, "
         f"same correct counts: {same64}")
 
-    good = [r["path"] for r in runs if r["hparams"]["lr"] < HIGH_LR]
+    good = [r["path"] for r in runs if r["hparams"]["lr"] < high_lr]
     excluded = [p for p in run_paths if p not in good]
     good_logits, good_ms = evaluate(average_float32([state_of[p] for p in good]))
 
@@ -1020,7 +1356,7 @@ def main():
                         "(ties: path ascending)", "sets": best_ms},
         "uniform_soup": {"ingredients": run_paths, "sets": uni_ms, "holdout_logits_first8": first8(uni_logits["holdout"])},
         "uniform_soup_without_high_lr": {
-            "rule": f"all sweep runs with lr < {fmt_lr(HIGH_LR)}", "ingredients": good, "excluded": excluded,
+            "rule": f"all sweep runs with lr < {fmt_lr(high_lr)}", "ingredients": good, "excluded": excluded,
             "sets": good_ms, "holdout_logits_first8": first8(good_logits["holdout"])},
         "greedy_soup": {
             "rule": "sort by held-out correct count descending, ties by path ascending; start from the first; "
@@ -1045,15 +1381,22 @@ def main():
         },
         "timing_seconds": {k: round(v, 1) for k, v in timing.items()},
     }
-    ref["findings"] = paper_findings(ref, shift_names)
+    if soup_base is not None:
+        soup_base["eval_sets_identical_to_demo"] = same_eval_sets_as_demo(eval_sets_ref)
+        ref["pretraining"] = soup_base
+    ref["findings"] = paper_findings(ref, shift_names, high_lr)
     for line in ref["findings"]:
         log(line)
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(ref, f, indent=1)
         f.write("\n")
     sweep_rows = [{"run": r["run"], "path": r["path"], "form": r["form"], "hparams": r["hparams"]} for r in runs]
-    write_readme(os.path.join(out, "README.md"), ref, sets, shift_names, sweep_rows, timing, param_count,
-                 (mean, std), split_info)
+    if args.kitchen == "demo":
+        write_readme(os.path.join(out, "README.md"), ref, sets, shift_names, sweep_rows, timing, param_count,
+                     (mean, std), split_info)
+    else:
+        write_soup_readme(os.path.join(out, "README.md"), ref, shift_names, sweep_rows, timing, param_count,
+                          (mean, std), split_info)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
     log(f"done in {timing['total']:.0f} s ({timing['cpu']:.0f} s CPU); {out} holds {size / 1e6:.2f} MB")
     if not (names_equal and graphs_identical and avg_diff == 0.0 and not generated):
