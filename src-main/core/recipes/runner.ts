@@ -56,6 +56,11 @@ export class RecipeRunner {
     this.job?.throwIfCancelled();
   }
 
+  /** Let the inference host drop a model this run no longer needs (a rejected candidate, a grid point). */
+  release(model: IdentifiedModel): void {
+    this.engine.host.release(model.hash);
+  }
+
   async evaluate(model: IdentifiedModel, set: EvalSet, message: string): Promise<EngineEvaluation> {
     if (this.done + set.n > this.total) this.total = this.done + set.n;
     const result = await this.engine.evaluate(

@@ -4,18 +4,36 @@ import { ingredientWeights } from './method.js';
 import { sparseTaskVectors } from './sparse-task-vectors.js';
 
 const Params = z.object({
-  /** probability p of dropping each task-vector entry; kept entries are rescaled by 1/(1 − p) */
-  drop: z.number().min(0).lt(1).default(0.9),
-  /** seed of the drop pattern: one seed gives the same soup bit for bit */
-  seed: z.number().int().min(0).max(0xffffffff).default(0),
-  /** scaling of the merged task vector */
-  lambda: z.number().min(-4).max(4).default(1),
-  /** merge the dropped task vectors with TIES (elect signs, disjoint mean) instead of summing them */
-  ties: z.boolean().default(false),
-  /** with ties: fraction of each dropped task vector kept per tensor by magnitude (1: no trim) */
-  density: z.number().gt(0).max(1).default(1),
-  /** per-ingredient weights wᵢ (default 1 each) */
-  weights: z.array(z.number().min(-4).max(4)).optional(),
+  drop: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.9)
+    .describe('probability p of dropping each task-vector entry; kept entries are rescaled by 1/(1 − p)'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(0xffffffff)
+    .default(0)
+    .describe('seed of the drop pattern: one seed gives the same soup bit for bit'),
+  lambda: z.number().min(-4).max(4).default(1).describe('scaling of the merged task vector'),
+  ties: z
+    .boolean()
+    .default(false)
+    .describe(
+      'merge the dropped task vectors with TIES (elect signs, disjoint mean) instead of summing them',
+    ),
+  density: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(1)
+    .describe('with ties: fraction of each dropped task vector kept per tensor by magnitude (1: no trim)'),
+  weights: z
+    .array(z.number().min(-4).max(4))
+    .optional()
+    .describe('per-ingredient weights wᵢ (default 1 each)'),
 });
 
 /** Yu et al. 2024, "Language Models are Super Mario": drop and rescale (DARE), then sum or TIES. */

@@ -4,8 +4,7 @@ import { slerpCoefficients } from '../merge-kernels.js';
 import type { MergeMethod } from './method.js';
 
 const Params = z.object({
-  /** position between A (0) and B (1) */
-  t: z.number().min(0).max(1).default(0.5),
+  t: z.number().min(0).max(1).default(0.5).describe('position between A (0) and B (1)'),
 });
 
 /**

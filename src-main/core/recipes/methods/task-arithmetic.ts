@@ -3,10 +3,11 @@ import type { MergeMethod } from './method.js';
 import { baseOf, ingredientWeights } from './method.js';
 
 const Params = z.object({
-  /** scaling of the summed task vectors */
-  lambda: z.number().min(-4).max(4).default(1),
-  /** per-ingredient weights wᵢ (default 1 each) */
-  weights: z.array(z.number().min(-4).max(4)).optional(),
+  lambda: z.number().min(-4).max(4).default(1).describe('scaling of the summed task vectors'),
+  weights: z
+    .array(z.number().min(-4).max(4))
+    .optional()
+    .describe('per-ingredient weights wᵢ (default 1 each)'),
 });
 
 /** Ilharco et al. 2023, "Editing models with task arithmetic": θ = θ₀ + λ Σ wᵢ (θᵢ − θ₀). */

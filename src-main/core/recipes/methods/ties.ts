@@ -4,12 +4,17 @@ import { ingredientWeights } from './method.js';
 import { sparseTaskVectors } from './sparse-task-vectors.js';
 
 const Params = z.object({
-  /** fraction of each task vector's entries kept per tensor (largest magnitudes) */
-  density: z.number().gt(0).max(1).default(0.2),
-  /** scaling of the merged task vector */
-  lambda: z.number().min(-4).max(4).default(1),
-  /** per-ingredient weights wᵢ in the sign election and the disjoint mean (default 1 each) */
-  weights: z.array(z.number().min(0).max(4)).optional(),
+  density: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.2)
+    .describe("fraction of each task vector's entries kept per tensor (largest magnitudes)"),
+  lambda: z.number().min(-4).max(4).default(1).describe('scaling of the merged task vector'),
+  weights: z
+    .array(z.number().min(0).max(4))
+    .optional()
+    .describe('per-ingredient weights wᵢ in the sign election and the disjoint mean (default 1 each)'),
 });
 
 /** Yadav et al. 2023, "TIES-Merging": trim, elect sign, disjoint merge; per tensor as in mergekit. */

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { TureenError } from '../../../src-main/common/errors.js';
+import { describeMethod } from '../../../src-main/core/recipes/methods/describe.js';
+import { MERGE_METHODS, mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
+import { parseSearch } from '../../../src-main/core/recipes/search.js';
+
+describe('the merge-method registry', () => {
+  it('describes every method with its params, defaults and ranges', () => {
+    const described = Object.fromEntries(MERGE_METHODS.map((m) => [m.name, describeMethod(m)]));
+    expect(Object.keys(described)).toEqual(['task-arithmetic', 'ties', 'dare', 'slerp', 'model-stock']);
+    const density = described.ties!.params.find((p) => p.name === 'density')!;
+    expect(density).toMatchObject({
+      kind: 'number',
+      default: 0.2,
+      minimum: 0,
+      exclusiveMinimum: true,
+      maximum: 1,
+      searchable: true,
+    });
+    const seed = described.dare!.params.find((p) => p.name === 'seed')!;
+    expect(seed).toMatchObject({ kind: 'integer', default: 0, minimum: 0, maximum: 0xffffffff });
+    expect(described.dare!.params.find((p) => p.name === 'ties')).toMatchObject({
+      kind: 'boolean',
+      default: false,
+    });
+    expect(described['task-arithmetic']!.params.find((p) => p.name === 'weights')!.kind).toBe('numbers');
+    expect(described['model-stock']!.params).toEqual([]);
+    expect(described.slerp!.needs).toEqual({
+      base: 'optional',
+      models: { min: 2, max: 2 },
+      holdout: false,
+      unlabelled: false,
+    });
+    for (const d of Object.values(described)) {
+      expect(d.reference, d.name).toMatch(/\d{4}/);
+      for (const p of d.params) expect(p.description, `${d.name}.${p.name}`).not.toBe('');
+    }
+  });
+});
+
+describe('--search grids', () => {
+  const ta = mergeMethod('task-arithmetic')!;
+  it('includes both ends without float drift', () => {
+    expect(parseSearch('lambda=0.2:1.6:0.2', ta)).toEqual({
+      param: 'lambda',
+      values: [0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4, 1.6],
+    });
+    expect(parseSearch('lambda=1:1:0.5', ta).values).toEqual([1]);
+  });
+
+  it('refuses unknown params, bad grids and huge grids, saying what is allowed', () => {
+    const refusal = (text: string) => {
+      try {
+        parseSearch(text, mergeMethod('ties')!);
+        return null;
+      } catch (error) {
+        expect(error).toBeInstanceOf(TureenError);
+        return (error as TureenError).message;
+      }
+    };
+    expect(refusal('seed=0:3:1')).toBe('--search seed: ties can search lambda, density');
+    expect(refusal('lambda=1.6:0.2:0.2')).toMatch(/needs from ≤ to and a step > 0/);
+    expect(refusal('lambda')).toMatch(/expected name=from:to:step/);
+    expect(refusal('density=0:1:0.001')).toMatch(/1001 grid points; at most 101/);
+  });
+});
