@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'conflict',
   'io_error',
   'bad_checkpoint',
+  /** a readable pickle that holds no model weights (HF's optimizer.pt, scheduler.pt, rng_state.pth) */
+  'not_a_model',
   'bad_evalset',
   'family_mismatch',
   'not_supported',

@@ -1,5 +1,5 @@
 /**
- * The checkpoint engine's public surface: read ONNX and safetensors checkpoints, group them into
+ * The checkpoint engine's public surface: read ONNX, safetensors and PyTorch checkpoints, group them into
  * families, average them streaming, lay weights out for onnxruntime, and write soups with their recipe.
  */
 export type {
@@ -7,18 +7,20 @@ export type {
   IngredientFormat,
   IngredientSummary,
   OpenIngredientOptions,
+  PickleSummary,
   TensorData,
   TensorInfo,
 } from './ingredient.js';
 export {
   BASE_FOLDER_NAMES,
+  TORCH_EXTENSIONS,
   WRAPPER_PREFIXES,
   checkpointFileIn,
   findBoundGraph,
   isBaseFolder,
+  isTorchFileName,
   looksLikeEvalSet,
   openIngredient,
-  pickleRefusal,
 } from './ingredient.js';
 export type {
   Family,

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
 import type { DType } from '../tensors/dtypes.js';
-import { isFloatDType } from '../tensors/dtypes.js';
+import { dtypeBytes, isFloatDType } from '../tensors/dtypes.js';
 import type { FileStamp } from './hashing.js';
 import { checkpointSha256, stampOf } from './hashing.js';
 import type { GraphSummary, TensorLocation } from './onnx-file.js';
@@ -11,8 +12,27 @@ import { readOnnxModel } from './onnx-file.js';
 import { readRange } from './read-range.js';
 import type { SafetensorsHeader } from './safetensors.js';
 import { readSafetensorsHeader, readShardIndex } from './safetensors.js';
+import type { TorchCheckpoint, TorchStateDict, TorchStorage, TorchTensor } from './torch/checkpoint.js';
+import { readTorchCheckpoint } from './torch/checkpoint.js';
+import { EMA_KEYS } from './torch/state-dict.js';
+import { gatherStrided, isRowMajor } from './torch/strided.js';
 
-export type IngredientFormat = 'onnx' | 'safetensors';
+export type IngredientFormat = 'onnx' | 'safetensors' | 'pytorch';
+
+/** What a PyTorch checkpoint's pickle held besides the weights (read, never executed). */
+export interface PickleSummary {
+  container: 'zip' | 'legacy';
+  /** the root key the weights came from (`state_dict`, `state_dict_ema`, ...), null for a plain state dict */
+  stateDictKey: string | null;
+  /** where EMA weights are, when the checkpoint has them */
+  emaKey: string | null;
+  /** true when the EMA weights were opened (`ema` option) */
+  usedEma: boolean;
+  /** globals that would run code, files or network if the pickle were unpickled (`posix.system`, ...) */
+  suspiciousGlobals: string[];
+  /** names that share one storage view (tied weights), each group listed once */
+  tied: string[][];
+}
 
 export interface TensorInfo {
   name: string;
@@ -41,6 +61,8 @@ export interface IngredientSummary {
   unmatched: { notInGraph: string[]; notInCheckpoint: string[] } | null;
   /** lives in a folder named base, pretrained or zeroshot (or was given as the base) */
   isBase: boolean;
+  /** PyTorch checkpoints only: what the pickle held */
+  pickle?: PickleSummary;
 }
 
 export type TensorData =
@@ -76,24 +98,25 @@ export interface OpenIngredientOptions {
   stripPrefix?: string;
   /** treat as the family's base whatever its folder */
   base?: boolean;
+  /** PyTorch checkpoints: open the EMA weights (`state_dict_ema`, `model_ema`, `ema`) instead of the raw ones */
+  ema?: boolean;
 }
 
 export const BASE_FOLDER_NAMES = ['base', 'pretrained', 'zeroshot', 'zero-shot', 'zero_shot'];
 export const WRAPPER_PREFIXES = ['module.', 'model.', 'state_dict.', '_orig_mod.'];
-const PICKLE_EXTENSIONS = ['.pt', '.pth', '.bin', '.ckpt', '.pkl'];
+/** Names `torch.save` checkpoints go by; read by an inert pickle reader, never unpickled. */
+export const TORCH_EXTENSIONS = ['.pt', '.pth', '.bin', '.ckpt', '.pth.tar'];
+
+export function isTorchFileName(file: string): boolean {
+  const lower = file.toLowerCase();
+  return TORCH_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/** HF Trainer's training state beside pytorch_model.bin: pickles, but not models. */
+const TRAINING_STATE = /^(optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state.*\.pth|training_args\.bin)$/i;
 
 export function isBaseFolder(file: string): boolean {
   return BASE_FOLDER_NAMES.includes(path.basename(path.dirname(file)).toLowerCase());
-}
-
-export function pickleRefusal(file: string): TureenError {
-  return new TureenError(
-    'not_supported',
-    `${file}: PyTorch pickles are not read yet (unpickling can run arbitrary code). Convert it to safetensors once, in Python:\n` +
-      `  import torch, safetensors.torch as st; sd = torch.load('${path.basename(file)}', map_location='cpu')\n` +
-      `  st.save_file({k: v.detach().clone().contiguous() for k, v in sd.get('state_dict', sd).items()}, 'model.safetensors')`,
-    { file },
-  );
 }
 
 /** A safetensors file whose 1-D integer `labels` of length N sits beside tensors with first axis N is an eval set. */
@@ -167,7 +190,8 @@ function choosePrefix(
 
 interface Located {
   info: TensorInfo;
-  location: TensorLocation;
+  /** where the bytes are; a function when they must be materialised first (strided or deflated tensors) */
+  location: TensorLocation | (() => TensorLocation);
 }
 
 function readLocation(location: TensorLocation, owner: string): Promise<Uint8Array> {
@@ -217,7 +241,7 @@ function makeIngredient(
         file: summary.path,
         tensor: name,
       });
-    return hit.location;
+    return typeof hit.location === 'function' ? hit.location() : hit.location;
   };
   return {
     ...summary,
@@ -231,7 +255,7 @@ function makeIngredient(
         summary.files.map((f) => f.path),
         db,
         signal,
-      );
+      ).then((digest) => (summary.pickle?.usedEma ? emaHash(digest, summary.pickle.emaKey!) : digest));
       hash.catch(() => (hash = null));
       return hash;
     },
@@ -316,6 +340,36 @@ function openSafetensors(file: string, options: OpenIngredientOptions): Ingredie
       });
     seen.add(e.name);
   }
+  const files = headers.map((h) => stampOf(h.file));
+  if (sharded) files.unshift(stampOf(file));
+  return bindStateDict(
+    file,
+    entries.map((e) => ({
+      name: e.name,
+      info: tensorInfo(e.name, e.dtype, e.shape, e.byteLength),
+      location: { kind: 'file', file: e.file, offset: e.offset, byteLength: e.byteLength },
+    })),
+    { format: 'safetensors', files, metadata },
+    options,
+  );
+}
+
+/**
+ * A state dict as an ingredient: bound to its graph (`options.graph`, else graph.onnx in its folder or the
+ * nearest parent), a wrapper prefix stripped when that makes names match, names found on one side only
+ * listed. Safetensors and PyTorch state dicts go through here alike.
+ */
+function bindStateDict(
+  file: string,
+  entries: ReadonlyArray<{ name: string; info: TensorInfo; location: Located['location'] }>,
+  source: {
+    format: IngredientFormat;
+    files: FileStamp[];
+    metadata: Record<string, string>;
+    pickle?: PickleSummary;
+  },
+  options: OpenIngredientOptions,
+): Ingredient {
   const graphPath = options.graph ? path.resolve(options.graph) : findBoundGraph(file);
   const graphModel = graphPath ? readGraphCached(graphPath) : null;
   const graphNames = graphModel ? new Set(graphModel.tensors.map((t) => t.name)) : null;
@@ -324,10 +378,7 @@ function openSafetensors(file: string, options: OpenIngredientOptions): Ingredie
   const located = new Map<string, Located>();
   for (const e of entries) {
     const name = prefix ? e.name.slice(prefix.length) : e.name;
-    located.set(name, {
-      info: tensorInfo(name, e.dtype, e.shape, e.byteLength),
-      location: { kind: 'file', file: e.file, offset: e.offset, byteLength: e.byteLength },
-    });
+    located.set(name, { info: { ...e.info, name }, location: e.location });
   }
   const unmatched = graphNames
     ? {
@@ -335,33 +386,151 @@ function openSafetensors(file: string, options: OpenIngredientOptions): Ingredie
         notInCheckpoint: [...graphNames].filter((n) => !located.has(n)),
       }
     : null;
-  const files = headers.map((h) => stampOf(h.file));
-  if (sharded) files.unshift(stampOf(file));
+  const strip = (name: string) => (prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name);
+  const pickle = source.pickle && {
+    ...source.pickle,
+    tied: source.pickle.tied.map((group) => group.map(strip)),
+  };
   return makeIngredient(
     {
       path: file,
-      format: 'safetensors',
-      bytes: files.reduce((s, f) => s + f.size, 0),
-      files,
+      format: source.format,
+      bytes: source.files.reduce((s, f) => s + f.size, 0),
+      files: source.files,
       tensors: [...located.values()].map((l) => l.info),
       graphPath,
       graph: graphModel?.graph ?? null,
-      metadata,
+      metadata: source.metadata,
       strippedPrefix: prefix,
       unmatched,
       isBase: options.base ?? isBaseFolder(file),
+      ...(pickle ? { pickle } : {}),
     },
     located,
     options.db ?? null,
   );
 }
 
-/** The checkpoint file inside a folder: one .onnx, a sharded index, or one .safetensors. */
+/** The content hash of a checkpoint's EMA weights: the file's hash and where in it they are. */
+function emaHash(fileSha256: string, key: string): string {
+  return createHash('sha256').update(`tureen/torch-ema@1\n${fileSha256}\n${key}\n`).digest('hex');
+}
+
+/** Storages materialised recently, so tied or overlapping views of one storage inflate it once. */
+class StorageCache {
+  private readonly entries = new Map<string, Uint8Array>();
+  private bytes = 0;
+  constructor(private readonly limit: number) {}
+
+  get(storage: TorchStorage): Uint8Array {
+    const hit = this.entries.get(storage.key);
+    if (hit) return hit;
+    const data = storage.read();
+    if (data.byteLength <= this.limit) {
+      this.entries.set(storage.key, data);
+      this.bytes += data.byteLength;
+      for (const [key, value] of this.entries) {
+        if (this.bytes <= this.limit) break;
+        this.entries.delete(key);
+        this.bytes -= value.byteLength;
+      }
+    }
+    return data;
+  }
+}
+
+const STORAGE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Where a pickled tensor's bytes are: a file range when its storage is stored uncompressed and the view
+ * is row-major (torch.save's usual case, no copy); otherwise the view is gathered from its storage into
+ * memory when asked for.
+ */
+function torchLocation(file: string, t: TorchTensor, cache: StorageCache): Located['location'] {
+  const itemSize = dtypeBytes(t.dtype);
+  if (t.storage.fileOffset !== null && isRowMajor(t.shape, t.view.stride)) {
+    return {
+      kind: 'file',
+      file,
+      offset: t.storage.fileOffset + t.view.storageOffset * itemSize,
+      byteLength: t.byteLength,
+    };
+  }
+  return () => ({
+    kind: 'memory',
+    bytes: gatherStrided(cache.get(t.storage), itemSize, t.view.storageOffset, t.shape, t.view.stride),
+  });
+}
+
+/** Groups of names that are the same view of the same storage (tied weights). */
+function tiedGroups(tensors: readonly TorchTensor[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const t of tensors) {
+    const key = `${t.storage.key}|${t.view.storageOffset}|${t.shape.join(',')}|${t.view.stride.join(',')}`;
+    groups.set(key, [...(groups.get(key) ?? []), t.name]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
+function chooseWeights(checkpoint: TorchCheckpoint, file: string, ema: boolean): TorchStateDict {
+  if (ema) {
+    if (!checkpoint.ema)
+      throw new TureenError(
+        'not_found',
+        `${file}: no EMA weights (looked for ${EMA_KEYS.join(', ')}); open it without --ema`,
+        { file },
+      );
+    return checkpoint.ema;
+  }
+  if (checkpoint.weights) return checkpoint.weights;
+  if (checkpoint.ema)
+    throw new TureenError(
+      'not_found',
+      `${file}: holds only EMA weights (under "${checkpoint.ema.key}"); open it with --ema`,
+      { file },
+    );
+  throw new TureenError(
+    'not_a_model',
+    `${file}: holds no model weights (${checkpoint.rootDescription}); optimizer, scheduler, RNG and training-argument files are training state, not checkpoints`,
+    { file },
+  );
+}
+
+function openTorch(file: string, options: OpenIngredientOptions): Ingredient {
+  const checkpoint = readTorchCheckpoint(file);
+  const chosen = chooseWeights(checkpoint, file, options.ema ?? false);
+  const cache = new StorageCache(STORAGE_CACHE_BYTES);
+  return bindStateDict(
+    file,
+    chosen.tensors.map((t) => ({
+      name: t.name,
+      info: tensorInfo(t.name, t.dtype, t.shape, t.byteLength),
+      location: torchLocation(file, t, cache),
+    })),
+    {
+      format: 'pytorch',
+      files: [stampOf(file)],
+      metadata: checkpoint.metadata,
+      pickle: {
+        container: checkpoint.format,
+        stateDictKey: chosen.key,
+        emaKey: checkpoint.ema?.key ?? null,
+        usedEma: chosen === checkpoint.ema,
+        suspiciousGlobals: checkpoint.suspicious,
+        tied: tiedGroups(chosen.tensors),
+      },
+    },
+    options,
+  );
+}
+
+/** The checkpoint file inside a folder: one .onnx, a sharded index, one .safetensors, or one PyTorch file. */
 export function checkpointFileIn(dir: string): string {
   const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
   const onnx = names.filter((n) => n.endsWith('.onnx') && n !== 'graph.onnx');
   const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
   const st = names.filter((n) => n.endsWith('.safetensors'));
+  const torch = names.filter((n) => isTorchFileName(n) && !TRAINING_STATE.test(n));
   const pick =
     onnx.length === 1
       ? onnx
@@ -369,8 +538,8 @@ export function checkpointFileIn(dir: string): string {
         ? index
         : st.length === 1
           ? st
-          : onnx.length + index.length + st.length === 0
-            ? []
+          : onnx.length + index.length + st.length === 0 && torch.length <= 1
+            ? torch
             : null;
   if (pick === null) {
     throw new TureenError(
@@ -380,9 +549,13 @@ export function checkpointFileIn(dir: string): string {
     );
   }
   if (pick.length === 0)
-    throw new TureenError('not_found', `${dir}: no .onnx or .safetensors checkpoint in this folder`, {
-      file: dir,
-    });
+    throw new TureenError(
+      'not_found',
+      `${dir}: no .onnx, .safetensors or PyTorch checkpoint in this folder`,
+      {
+        file: dir,
+      },
+    );
   return path.join(dir, pick[0]!);
 }
 
@@ -397,13 +570,13 @@ export function openIngredient(input: string, options: OpenIngredientOptions = {
   }
   if (stat.isDirectory()) file = checkpointFileIn(file);
   const lower = file.toLowerCase();
-  if (PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext))) throw pickleRefusal(file);
   if (lower.endsWith('.onnx')) return openOnnx(file, options);
   if (lower.endsWith('.safetensors') || lower.endsWith('.safetensors.index.json'))
     return openSafetensors(file, options);
+  if (isTorchFileName(file)) return openTorch(file, options);
   throw new TureenError(
     'not_supported',
-    `${file}: not a checkpoint Tureen reads (.onnx, .safetensors, .safetensors.index.json)`,
+    `${file}: not a checkpoint Tureen reads (.onnx, .safetensors, .safetensors.index.json, PyTorch ${TORCH_EXTENSIONS.join(' ')})`,
     { file },
   );
 }
