@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { advisorApi } from './api/advisor.js';
 import { appApi } from './api/app.js';
 import { checkpointsApi, checkpointsEvents } from './api/checkpoints.js';
 import { evalsetsApi } from './api/evalsets.js';
@@ -14,6 +15,7 @@ import { reportsApi } from './api/reports.js';
  */
 export const api = {
   ...appApi,
+  ...advisorApi,
   ...checkpointsApi,
   ...evalsetsApi,
   ...evaluationsApi,

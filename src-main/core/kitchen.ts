@@ -7,6 +7,7 @@ import { JobRunner } from './jobs.js';
 import type { TureenPaths } from './paths.js';
 import { resolvePaths } from './paths.js';
 import type { Handler, Handlers, ServiceContext, Transport } from './service.js';
+import { advisorHandlers } from './services/advisor.js';
 import { appHandlers } from './services/app.js';
 import { checkpointHandlers } from './services/checkpoints.js';
 import { evalsetHandlers } from './services/evalsets.js';
@@ -71,6 +72,7 @@ export class Kitchen {
       ...evalsetHandlers(this.context),
       ...evaluationHandlers(this.context),
       ...recipeHandlers(this.context),
+      ...advisorHandlers(this.context),
       ...reportHandlers(this.context, (channel, payload) => this.invoke(channel, payload)),
       ...options.overrides,
     };

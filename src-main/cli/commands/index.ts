@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { adviseCommand } from './advise.js';
 import { compareCommand } from './compare.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   sweepCommand,
   evalCommand,
   compareCommand,
+  adviseCommand,
   reportCommand,
   dataCommand,
   serveCommand,
