@@ -9,6 +9,7 @@ export interface TorchExpected {
   eval: { set: string; n: number; correct: Record<string, number> };
   soup: { files: string[]; tensors: Record<string, number[]>; correct: number };
   hostile: Record<string, { marker: string; globals: string[] }>;
+  hostile_trees: string[];
   state_dict_keys: string[];
   graph_initializers: string[];
   hyperparameters: Record<string, Record<string, number | string>>;

@@ -74,7 +74,9 @@ export interface PickleSource {
 }
 
 export function memorySource(data: Uint8Array): PickleSource {
-  return { length: data.length, bytes: (position, count) => data.subarray(position, position + count) };
+  // a plain Uint8Array view: Buffer#subarray is several times slower to create
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { length: bytes.length, bytes: (position, count) => bytes.subarray(position, position + count) };
 }
 
 export interface ParsedPickle {
@@ -88,6 +90,7 @@ export interface ParsedPickle {
 }
 
 const MAX_LINE = 64 * 1024;
+const WINDOW = 64 * 1024;
 /** Longer LONG1/LONG4 integers are kept as their byte length only (no quadratic bigint parsing). */
 const MAX_LONG_BYTES = 64;
 
@@ -127,25 +130,47 @@ export function readPickle(source: PickleSource, where: string, start = 0): Pars
   const fail = (message: string): never => {
     throw new TureenError('bad_checkpoint', `${where}: ${message} (pickle offset ${pos})`, { file: where });
   };
-  const take = (count: number): Uint8Array => {
+  // the bytes in [bufStart, bufStart + buf.length) are at hand; small reads index them without allocating
+  let buf: Uint8Array = new Uint8Array(0);
+  let bufStart = 0;
+  const ensure = (count: number): number => {
     if (count < 0 || pos + count > source.length) fail(`truncated: wants ${count} more bytes`);
-    const out = source.bytes(pos, count);
-    if (out.length !== count) fail('truncated');
+    if (pos < bufStart || pos + count > bufStart + buf.length) {
+      buf = source.bytes(pos, Math.max(count, Math.min(WINDOW, source.length - pos)));
+      bufStart = pos;
+      if (buf.length < count) fail('truncated');
+    }
+    const at = pos - bufStart;
     pos += count;
-    return out;
+    return at;
   };
-  const u8 = (): number => take(1)[0]!;
-  const view = (count: number) => {
-    const b = take(count);
-    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const take = (count: number): Uint8Array => {
+    const at = ensure(count);
+    return buf.subarray(at, at + count);
   };
-  const u16 = () => view(2).getUint16(0, true);
-  const i32 = () => view(4).getInt32(0, true);
-  const u32 = () => view(4).getUint32(0, true);
+  const u8 = (): number => {
+    const at = ensure(1); // before reading `buf`: ensure may replace it
+    return buf[at]!;
+  };
+  const u16 = (): number => {
+    const at = ensure(2);
+    return buf[at]! | (buf[at + 1]! << 8);
+  };
+  const i32 = (): number => {
+    const at = ensure(4);
+    return buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24);
+  };
+  const u32 = (): number => i32() >>> 0;
   const u64 = (): number => {
-    const v = view(8).getBigUint64(0, true);
-    if (v > BigInt(source.length)) fail(`length ${v} is beyond the end of the data`);
-    return Number(v);
+    const low = u32();
+    const high = u32();
+    const v = high * 2 ** 32 + low;
+    if (v > source.length) fail(`length ${v} is beyond the end of the data`);
+    return v;
+  };
+  const f64be = (): number => {
+    const b = take(8);
+    return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false);
   };
   const line = (): string => {
     const chunk = source.bytes(pos, Math.min(MAX_LINE, source.length - pos));
@@ -276,7 +301,7 @@ export function readPickle(source: PickleSource, where: string, start = 0): Pars
         break;
       }
       case 0x47: // BINFLOAT (big-endian)
-        stack.push(view(8).getFloat64(0, false));
+        stack.push(f64be());
         break;
       case 0x46: // FLOAT (text)
         stack.push(Number(line()));

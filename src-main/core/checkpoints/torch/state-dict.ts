@@ -53,6 +53,7 @@ const STORAGE_DTYPES: Record<string, DType> = {
   BoolStorage: 'bool',
 };
 
+const MAX_EXPANDED_BYTES = 256 * 1024 * 1024;
 const TENSOR_REBUILDERS = new Set(['_rebuild_tensor_v2', '_rebuild_tensor']);
 const PARAMETER_REBUILDERS = new Set(['_rebuild_parameter', '_rebuild_parameter_with_state']);
 
@@ -224,6 +225,10 @@ function resolveTensor(
     );
   if (storage.numel * dtypeBytes(storage.dtype) > 2 ** 48)
     fail(`storage of ${storage.numel} elements is absurd`);
+  // a view with more elements than its storage repeats elements (stride 0 or overlapping): expanding
+  // it could take any amount of memory, so it is bounded
+  if (count > storage.numel && count * dtypeBytes(storage.dtype) > MAX_EXPANDED_BYTES)
+    fail(`a broadcast view of ${count} elements over a ${storage.numel}-element storage`);
   return { storage, storageOffset, shape, stride };
 }
 
