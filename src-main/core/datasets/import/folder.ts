@@ -167,11 +167,13 @@ export function listImageFolder(root: string, classesInOrder?: readonly string[]
 
   const problems: FolderProblem[] = [];
   const examples: FolderExample[] = [];
-  classes.forEach((name, label) => {
+  // torchvision's make_dataset walks the classes sorted by name, whatever their labels.
+  for (const name of [...classes].sort(codePointCompare)) {
+    const label = classes.indexOf(name);
     const files = walkImages(path.join(root, name), problems);
     if (files.length === 0)
       problems.push({ path: path.join(root, name), reason: 'class folder has no images' });
     for (const file of files) examples.push({ file, label });
-  });
+  }
   return { classes, classSubset, examples, problems };
 }
