@@ -1,5 +1,6 @@
 import type { Component } from 'svelte';
 import type { AppInfo } from '../lib/types';
+import AdvisorView from './AdvisorView.svelte';
 import CompareView from './CompareView.svelte';
 import CookView from './CookView.svelte';
 import EvalSetsView from './EvalSetsView.svelte';
@@ -13,11 +14,12 @@ export interface ViewEntry {
   component: Component<{ info: AppInfo | null }>;
 }
 
-/** The navigation, in the order a researcher works: register, evaluate, cook, compare, report. */
+/** The navigation, in the order a researcher works: register, evaluate, advise, cook, compare, report. */
 export const views: ViewEntry[] = [
   { route: 'kitchens', label: 'Kitchens', component: KitchensView },
   { route: 'evalsets', label: 'Eval sets', component: EvalSetsView },
   { route: 'evaluate', label: 'Evaluate', component: EvaluateView },
+  { route: 'advisor', label: 'Advisor', component: AdvisorView },
   { route: 'cook', label: 'Cook', component: CookView },
   { route: 'compare', label: 'Compare', component: CompareView },
   { route: 'report', label: 'Report', component: ReportView },

@@ -167,7 +167,7 @@ export async function advise(db: Database, base: RecipeRunner, input: AdviseInpu
     for (const i of list) await sum.addScaled(members[i]!, 1, signal ? { signal } : {});
     const { model } = models.soupModel(sum, 1 / list.length, label);
     const result = await runner.evaluate(model, holdout, label);
-    runner.engine.host.release(model.hash);
+    runner.release(model);
     return result.outcome.metrics.correct / holdout.n;
   };
   const ensembleTop1 = (list: readonly number[]) =>
@@ -245,6 +245,7 @@ export async function advise(db: Database, base: RecipeRunner, input: AdviseInpu
     uniformTop1: uniformAll,
     uniformWithoutOutliersTop1: uniformClean,
     medianBarrier: keptPairs.length ? median(keptPairs) : null,
+    positivePairs: { positive: keptPairs.filter((b) => b > 0).length, total: keptPairs.length },
     greedy: greedy
       ? {
           size: greedy.size,

@@ -69,7 +69,7 @@ export async function measureBarriers(
         holdout,
         `pair ${index + 1}/${pairs.length}: ${labels[a]} ↔ ${labels[b]}${grid.length > 1 ? ` (α = ${alpha})` : ''}`,
       );
-      runner.engine.host.release(model.hash);
+      runner.release(model);
       const correct = result.outcome.metrics.correct;
       points.push({ alpha, correct, top1: correct / holdout.n });
     }

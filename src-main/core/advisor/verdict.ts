@@ -16,6 +16,8 @@ export interface VerdictFacts {
   uniformWithoutOutliersTop1: number | null;
   /** median barrier among the non-outliers' pairs, null when fewer than two were paired */
   medianBarrier: number | null;
+  /** how many of those pairs have a positive barrier */
+  positivePairs: { positive: number; total: number };
   greedy: { size: number; rejected: number; rejectedWithinNoise: number } | null;
 }
 
@@ -63,7 +65,7 @@ export function verdictText(f: VerdictFacts): string {
   if (f.medianBarrier !== null)
     sentences.push(
       f.medianBarrier > 0
-        ? `Among the remaining runs the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends, so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
+        ? `Among the remaining runs the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends (worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
         : `Among the remaining runs the midpoint of two runs is a median ${pts(-f.medianBarrier)} better than their ends: they share one basin, and averaging should help.`,
     );
   sentences.push(

@@ -1,0 +1,35 @@
+/** The advisor's document as the views use it, and the small conversions they need (pure, unit-tested). */
+import type { z } from 'zod';
+import type { Advice as AdviceSchema } from '../../src-main/common/api/advisor.js';
+import type { BarrierPair, BarrierRun } from '../charts/barriers';
+
+export type Advice = z.output<typeof AdviceSchema>;
+
+export function barrierRuns(advice: Advice): BarrierRun[] {
+  return advice.ingredients.map((i) => ({
+    path: i.path,
+    label: i.label,
+    holdoutTop1: i.holdout_top1,
+    outlier: i.outlier,
+  }));
+}
+
+export function barrierPairs(advice: Advice): BarrierPair[] {
+  return advice.pairs.map((p) => ({ a: p.a, b: p.b, barrier: p.barrier }));
+}
+
+/** The ingredients a "cook without the outliers" starts with: every run the advisor did not flag. */
+export function keptIngredients(advice: Advice): string[] {
+  return advice.ingredients.filter((i) => !i.outlier).map((i) => i.path);
+}
+
+/** Lineage groups with the runs' short names, group 0 first. */
+export function lineageLabels(advice: Advice): string[][] {
+  const label = new Map(advice.ingredients.map((i) => [i.path, i.label]));
+  return advice.lineage.groups.map((g) => g.map((p) => label.get(p) ?? p));
+}
+
+/** `85.00 %` for a fraction, `—` for null. */
+export function percent(value: number | null): string {
+  return value === null ? '—' : `${(100 * value).toFixed(2)} %`;
+}
