@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { readPickledSettings } from './torch/checkpoint.js';
 
 export type HyperparameterValue = number | string | boolean;
 export type Hyperparameters = Record<string, HyperparameterValue>;
@@ -31,15 +32,29 @@ export function parseValue(text: string): HyperparameterValue {
   return t;
 }
 
-/** `lr=3e-5_wd=0.1` style folder and file names; keys may contain underscores (`weight_decay=0.1`). */
+/**
+ * `lr=3e-5_wd=0.1` style folder and file names; keys may contain underscores (`weight_decay=0.1`): between
+ * two `=`, the first `_`/`,` (or a `-`, Lightning's `epoch=2-step=30`) followed by nothing but a key
+ * starts the next key, so `lr=1e-5_weight_decay=0.1` is lr and weight_decay.
+ */
 export function hyperparametersFromName(name: string): Hyperparameters {
   const out: Hyperparameters = {};
-  for (const token of name.split(/[_,](?=[A-Za-z][\w.-]*=)/)) {
-    const eq = token.indexOf('=');
-    if (eq <= 0) continue;
-    const key = token.slice(0, eq);
-    if (!/^[A-Za-z][\w.-]*$/.test(key)) continue;
-    out[key] = parseValue(token.slice(eq + 1));
+  const parts = name.split('=');
+  if (parts.length < 2) return out;
+  let key: string | null = parts[0]!.split(/[_,]/).at(-1)!;
+  for (let i = 1; i < parts.length; i++) {
+    const text = parts[i]!;
+    let value = text;
+    let next: string | null = null;
+    if (i < parts.length - 1) {
+      const split = /[_,-](?=[A-Za-z][\w.]*$)|[_,](?=[A-Za-z][\w.-]*$)/.exec(text);
+      if (split) {
+        value = text.slice(0, split.index);
+        next = text.slice(split.index + 1);
+      }
+    }
+    if (key !== null && /^[A-Za-z][\w.-]*$/.test(key) && value !== '') out[key] = parseValue(value);
+    key = next;
   }
   return out;
 }
@@ -86,7 +101,7 @@ export function hyperparametersOf(
   const rel = path.relative(root, file);
   const parts = rel.startsWith('..') ? [path.basename(file)] : rel.split(path.sep);
   parts[parts.length - 1] = parts[parts.length - 1]!.replace(
-    /\.(onnx|safetensors|safetensors\.index\.json)$/i,
+    /\.(onnx|safetensors|safetensors\.index\.json|pt|pth|bin|ckpt|pth\.tar)$/i,
     '',
   );
   for (const part of parts) {
@@ -97,14 +112,101 @@ export function hyperparametersOf(
     }
   }
   const dir = path.dirname(file);
-  for (const name of SIDECAR_FILES) {
-    const sidecar = path.join(dir, name);
-    if (!fs.existsSync(sidecar)) continue;
-    const found = readSidecar(sidecar);
+  const add = (found: Hyperparameters | null, source: string) => {
     if (found && Object.keys(found).length) {
       Object.assign(values, found);
-      sources.push(name);
+      sources.push(source);
     }
+  };
+  add(lightningHparams(file), `../hparams.yaml`);
+  for (const name of SIDECAR_FILES) {
+    const sidecar = path.join(dir, name);
+    if (fs.existsSync(sidecar)) add(readSidecar(sidecar), name);
   }
+  add(hfTrainerState(dir), 'checkpoint-N');
+  add(hfTrainingArguments(dir), 'training_args.bin');
+  add(timmSummary(file), 'summary.csv');
+  add(modelSoupsHparams(file), 'hparam_info.json');
   return { values, sources };
+}
+
+/**
+ * HF Trainer's `checkpoint-N/`: the step from the folder name, and from trainer_state.json (already read
+ * as a sidecar) its `global_step` under the common name `step`.
+ */
+function hfTrainerState(dir: string): Hyperparameters | null {
+  const match = /^checkpoint-(\d+)$/.exec(path.basename(dir));
+  const state = path.join(dir, 'trainer_state.json');
+  const fromState = fs.existsSync(state) ? readSidecar(state) : null;
+  const step = fromState?.global_step ?? (match ? Number(match[1]) : undefined);
+  return step === undefined ? null : { step };
+}
+
+/** HF Trainer's training_args.bin: a pickled TrainingArguments, read inertly for its scalar settings. */
+function hfTrainingArguments(dir: string): Hyperparameters | null {
+  const file = path.join(dir, 'training_args.bin');
+  if (!fs.existsSync(file)) return null;
+  try {
+    const out: Hyperparameters = {};
+    for (const [key, text] of Object.entries(readPickledSettings(file)).slice(0, MAX_KEYS))
+      if (!/dir$|_dir$|path$|token|hub_/i.test(key)) out[key] = parseValue(text);
+    return out;
+  } catch {
+    return null; // an unreadable side file is skipped, never fatal
+  }
+}
+
+/** Lightning's `version_N/checkpoints/*.ckpt`: hparams.yaml two levels up, in `version_N/`. */
+function lightningHparams(file: string): Hyperparameters | null {
+  const dir = path.dirname(file);
+  if (path.basename(dir) !== 'checkpoints') return null;
+  const hparams = path.join(path.dirname(dir), 'hparams.yaml');
+  return fs.existsSync(hparams) ? readSidecar(hparams) : null;
+}
+
+/**
+ * timm's output folder: summary.csv has one row per epoch (eval_top1, eval_loss, ...). `checkpoint-E.pth.tar`
+ * gets epoch E's row; `model_best.pth.tar` the row with the best eval_top1 (timm's default metric).
+ */
+function timmSummary(file: string): Hyperparameters | null {
+  const summary = path.join(path.dirname(file), 'summary.csv');
+  if (!fs.existsSync(summary)) return null;
+  let rows: Array<Record<string, HyperparameterValue>>;
+  try {
+    if (fs.statSync(summary).size > MAX_SIDECAR_BYTES) return null;
+    const lines = fs.readFileSync(summary, 'utf8').split(/\r?\n/).filter(Boolean);
+    const header = lines[0]!.split(',').map((h) => h.trim());
+    rows = lines.slice(1).map((line) => {
+      const cells = line.split(',');
+      return Object.fromEntries(header.map((h, i) => [h, parseValue(cells[i] ?? '')]));
+    });
+  } catch {
+    return null;
+  }
+  const name = path.basename(file);
+  const epoch = /^checkpoint-(\d+)\.pth\.tar$/.exec(name);
+  let row: Record<string, HyperparameterValue> | undefined;
+  if (epoch) row = rows.find((r) => r.epoch === Number(epoch[1]));
+  else if (name === 'model_best.pth.tar') {
+    const scored = rows.filter((r) => typeof r.eval_top1 === 'number');
+    row = scored.sort((a, b) => (b.eval_top1 as number) - (a.eval_top1 as number))[0];
+  }
+  return row ? { ...row } : null;
+}
+
+/** model-soups: hparam_info.json beside the `model_i.pt` files, keyed by file name. */
+function modelSoupsHparams(file: string): Hyperparameters | null {
+  const info = path.join(path.dirname(file), 'hparam_info.json');
+  if (!fs.existsSync(info)) return null;
+  try {
+    if (fs.statSync(info).size > MAX_SIDECAR_BYTES) return null;
+    const all = JSON.parse(fs.readFileSync(info, 'utf8')) as Record<string, unknown>;
+    const mine = all[path.basename(file)];
+    if (!mine || typeof mine !== 'object') return null;
+    const out: Hyperparameters = {};
+    flatten(mine, '', out);
+    return out;
+  } catch {
+    return null;
+  }
 }
