@@ -55,3 +55,5 @@ export { readSafetensorsHeader } from './safetensors.js';
 export { checkpointSha256, sha256File } from './hashing.js';
 export type { DType, FloatDType } from '../tensors/dtypes.js';
 export { parseFloatDType } from '../tensors/dtypes.js';
+export type { PickleNotice } from './torch/notices.js';
+export { pickleNotices } from './torch/notices.js';

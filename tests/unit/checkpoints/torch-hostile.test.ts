@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TureenError } from '../../../src-main/common/errors.js';
 import { openIngredient } from '../../../src-main/core/checkpoints/index.js';
+import { pickleNotices } from '../../../src-main/core/checkpoints/torch/notices.js';
 import { torchExpected, torchFixtures } from './torch-fixtures.js';
 
 const expected = torchExpected();
@@ -185,4 +186,18 @@ describe('seeded fuzz: a typed error or a valid parse, never a crash, a hang or 
     expect(counts.parsed).toBeGreaterThan(10);
     expect(counts.refused).toBeGreaterThan(50);
   }, 30_000);
+});
+
+describe('scan notices', () => {
+  it('a pickle naming code-running globals gets pickle_globals; EMA beside raw weights gets ema_weights', () => {
+    const hostile = openIngredient(path.join(torchFixtures, 'hostile/os-system.pt')).summary();
+    expect(pickleNotices(hostile)).toEqual([
+      expect.objectContaining({ code: 'pickle_globals', globals: ['posix.system'], path: hostile.path }),
+    ]);
+    const timm = openIngredient(path.join(torchFixtures, 'timm/run-a/checkpoint-3.pth.tar')).summary();
+    expect(pickleNotices(timm).map((n) => n.code)).toEqual(['ema_weights']);
+    expect(pickleNotices(timm)[0]!.message).toContain('state_dict_ema');
+    const plain = openIngredient(path.join(torchFixtures, 'soups/model_0.pt')).summary();
+    expect(pickleNotices(plain)).toEqual([]);
+  });
 });
