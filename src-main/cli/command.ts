@@ -25,6 +25,8 @@ export interface CommandOutput {
   json: { schema: string } & Record<string, unknown>;
   /** what a human sees on stdout */
   human: string;
+  /** true when the command already wrote its document to stdout (serve announces it when ready) */
+  printed?: boolean;
 }
 
 export interface Command {

@@ -104,9 +104,11 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     };
     const output = await command.run({ positionals: parsed.positionals, values: parsed.values }, ctx);
     for (const stop of stopProgress) stop();
-    streams.stdout(
-      jsonMode ? JSON.stringify(output.json, null, 2) + '\n' : output.human.replace(/\n?$/, '\n'),
-    );
+    if (!output.printed) {
+      streams.stdout(
+        jsonMode ? JSON.stringify(output.json, null, 2) + '\n' : output.human.replace(/\n?$/, '\n'),
+      );
+    }
     return 0;
   } catch (error) {
     const info = toErrorInfo(error);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../common/errors.js';
 import { packageRoot } from './paths.js';
+import { isWithin } from './within.js';
 
 /** The built renderer (out/renderer): served by `tureen serve`, printed to PDF by the report. */
 export function rendererDir(): string {
@@ -49,8 +50,7 @@ export function resolveStatic(root: string, urlPath: string): string | null {
   if (decoded.includes('\0')) return null;
   const relative = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '');
   const file = path.resolve(root, relative);
-  const rel = path.relative(root, file);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  if (!isWithin(root, file)) return null;
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) return null;
   return file;
 }

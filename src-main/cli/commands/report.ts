@@ -8,6 +8,7 @@ import { renderReportPdf } from '../../core/reports/render-pdf.js';
 import { assertRendererBuilt, rendererDir } from '../../core/renderer-files.js';
 import { runJob } from '../../core/reports/sources.js';
 import { listKitchens, registerKitchen } from '../../core/services/kitchens.js';
+import { isWithin } from '../../core/within.js';
 import type { Command } from '../command.js';
 import { flag, stringOption } from '../command.js';
 
@@ -21,7 +22,7 @@ export function reportFolder(inputs: readonly string[]): string {
   });
   let common = folders[0]!;
   for (const folder of folders.slice(1)) {
-    while (path.relative(common, folder).startsWith('..')) common = path.dirname(common);
+    while (!isWithin(common, folder)) common = path.dirname(common);
   }
   return fs.realpathSync(common);
 }

@@ -12,8 +12,13 @@ export const serveCommand: Command = {
   help: `Usage: tureen serve [--host 127.0.0.1] [--port 7878] [--token T]
 
 Serves the Tureen UI and API on this machine. The printed URL carries a random token;
-requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
-(with another host, anyone who can reach it and has the token can use Tureen).`,
+requests without it are refused, and so are requests from pages of other sites. Binds
+127.0.0.1 unless --host says otherwise: with --host 0.0.0.0 (or ::) the UI is reachable
+from the network, the token is then the only guard, and only this machine's addresses
+and host name are accepted in the Host header.
+
+With --json, prints one document ({schema, url, urls, port, network}) when it is ready
+and nothing more on stdout when it stops.`,
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '7878' },
@@ -30,18 +35,27 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
     const staticDir = path.resolve(stringOption(args, 'static-dir') ?? rendererDir());
     assertRendererBuilt(staticDir);
     const kitchen = ctx.kitchen('http');
+    const host = stringOption(args, 'host') ?? '127.0.0.1';
     const server = await startServer({
       kitchen,
-      host: stringOption(args, 'host') ?? '127.0.0.1',
+      host,
       port,
       token,
       staticDir,
     });
-    ctx.announce(
-      ctx.json
-        ? JSON.stringify({ schema: 'tureen/serve@1', url: server.url, port: server.port })
-        : `Tureen is serving at ${server.url}`,
-    );
+    if (server.network) {
+      ctx.note(
+        `warning: --host ${host} makes the UI reachable from the network; anyone who can reach this machine and has the token can read your registered kitchens and cook. Reachable at:\n${server.urls.map((u) => `  ${u}`).join('\n')}`,
+      );
+    }
+    const document = {
+      schema: 'tureen/serve@1',
+      url: server.url,
+      urls: server.urls,
+      port: server.port,
+      network: server.network,
+    };
+    ctx.announce(ctx.json ? JSON.stringify(document) : `Tureen is serving at ${server.url}`);
     ctx.note('Open that URL in a browser. Press Ctrl+C to stop.');
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
@@ -49,6 +63,7 @@ requests without it are refused. Binds 127.0.0.1 unless --host says otherwise
       process.once('SIGTERM', stop);
     });
     await server.close();
-    return { json: { schema: 'tureen/serve@1', url: server.url, stopped: true }, human: 'stopped' };
+    // The document was announced when serving started; a second one would break `--json` readers.
+    return { json: document, human: 'stopped', printed: ctx.json };
   },
 };

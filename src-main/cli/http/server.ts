@@ -5,6 +5,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { TureenError, toErrorInfo } from '../../common/errors.js';
 import type { Kitchen } from '../../core/kitchen.js';
 import { contentType, resolveStatic } from '../../core/renderer-files.js';
+import { BodyReader, HttpRefusal } from './body.js';
+import { allowedHostNames, bindsAllInterfaces, hostOfHeader, reachableUrls } from './hosts.js';
 import { httpStatusFor } from './status.js';
 
 export interface ServeOptions {
@@ -17,13 +19,15 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
+  /** the URL for a browser on this machine */
   url: string;
+  /** every URL the UI is reachable at (more than one when bound to 0.0.0.0 or ::) */
+  urls: string[];
+  /** true when bound to every interface: anyone on the network with the token can use Tureen */
+  network: boolean;
   port: number;
   close(): Promise<void>;
 }
-
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 // The renderer needs nothing from outside this origin; inline styles are Svelte's transitions.
 const CSP =
@@ -53,30 +57,41 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 function sendError(res: http.ServerResponse, error: unknown): void {
   const info = toErrorInfo(error);
-  sendJson(res, httpStatusFor(info.code), { error: info });
+  const status = error instanceof HttpRefusal ? error.status : httpStatusFor(info.code);
+  // A refused body is not read to its end: close the connection instead of reading the rest.
+  if (error instanceof HttpRefusal) res.setHeader('connection', 'close');
+  sendJson(res, status, { error: info });
 }
 
-async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new TureenError('bad_request', `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
+/**
+ * Why a request comes from another site, or null. The UI only calls the API from its own origin, so a
+ * browser's Sec-Fetch-Site other than same-origin (or none: typed into the address bar), or an Origin other
+ * than this server's, means a page elsewhere is calling: refused even when it knows the token.
+ */
+function crossSiteReason(req: http.IncomingMessage): string | null {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none')
+    return `a ${site} request (Sec-Fetch-Site)`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+    return `a request from origin ${origin}`;
+  return null;
+}
+
+/** The channel named by `/api/<channel>`; malformed percent-encoding is the client's error, not ours. */
+function channelOf(pathname: string): string {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return decodeURIComponent(pathname.slice('/api/'.length));
   } catch {
-    throw new TureenError('bad_request', 'request body is not valid JSON');
+    throw new TureenError('bad_request', `malformed percent-encoding in ${pathname}`);
   }
 }
 
 /** HTTP transport: POST /api/<channel>, GET /api/events (SSE), and the built renderer. No logic of its own. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { kitchen, token, staticDir } = options;
-  const loopbackOnly = LOOPBACK.has(options.host);
+  const hostNames = allowedHostNames(options.host);
+  const bodies = new BodyReader();
   const sseClients = new Set<http.ServerResponse>();
 
   const unsubscribe = kitchen.events.subscribe((name, payload) => {
@@ -90,9 +105,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      // A page on another site could resolve its own name to 127.0.0.1 (DNS rebinding); only our names pass.
-      const hostName = (req.headers.host ?? '').replace(/:\d+$/, '');
-      if (loopbackOnly && !LOOPBACK.has(hostName)) {
+      // A page on another site could resolve its own name to this machine (DNS rebinding); only our names pass.
+      if (!hostNames.has(hostOfHeader(req.headers.host))) {
         sendError(
           res,
           new TureenError('unauthorized', `host ${req.headers.host ?? '(none)'} is not allowed`),
@@ -100,6 +114,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return;
       }
       if (url.pathname.startsWith('/api/')) {
+        const crossSite = crossSiteReason(req);
+        if (crossSite) {
+          sendError(
+            res,
+            new HttpRefusal(
+              403,
+              'unauthorized',
+              `${crossSite} is refused: only Tureen's own page calls the API`,
+            ),
+          );
+          return;
+        }
         if (!sameToken(tokenOf(req, url), token)) {
           sendError(
             res,
@@ -126,8 +152,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           return;
         }
         try {
-          const payload = await readJsonBody(req);
-          const channel = decodeURIComponent(url.pathname.slice('/api/'.length));
+          const channel = channelOf(url.pathname);
+          const payload = await bodies.readJson(req);
           sendJson(res, 200, await kitchen.invoke(channel, payload));
         } catch (error) {
           sendError(res, error);
@@ -169,10 +195,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const hostForUrl = shownHost.includes(':') && !shownHost.startsWith('[') ? `[${shownHost}]` : shownHost;
+  const urls = reachableUrls(options.host, port, token);
   return {
-    url: `http://${hostForUrl}:${port}/?token=${token}`,
+    url: urls[0]!,
+    urls,
+    network: bindsAllInterfaces(options.host),
     port,
     close: async () => {
       clearInterval(keepAlive);

@@ -161,9 +161,9 @@ export const recipesApi = {
     JobStarted,
   ),
   'compare:table': channel(
-    'A stored comparison table: by id, or the latest one; with folder, the latest whose folders lie inside that folder or contain it',
+    'A stored comparison table: by id, or the latest one; with folder, the latest whose folders lie inside that folder or contain it. null when there is none yet (an unknown id is not_found)',
     z.object({ id: z.number().int().positive().optional(), folder: z.string().min(1).optional() }),
-    CompareTable,
+    CompareTable.nullable(),
   ),
 };
 

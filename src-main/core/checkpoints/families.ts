@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { isWithin } from '../within.js';
 import type { GraphSummary } from './onnx-file.js';
 import type { IngredientSummary, TensorInfo } from './ingredient.js';
 
@@ -167,7 +168,7 @@ export function compareIngredients(item: IngredientSummary, reference: Ingredien
 function commonFolder(paths: readonly string[]): string {
   if (paths.length === 1) return `${path.basename(path.dirname(paths[0]!))}/${path.basename(paths[0]!)}`;
   let dir = path.dirname(paths[0]!);
-  while (!paths.every((p) => p.startsWith(dir + path.sep))) {
+  while (!paths.every((p) => isWithin(dir, p))) {
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { isWithin } from '../within.js';
 import { readPickledSettings } from './torch/checkpoint.js';
 
 export type HyperparameterValue = number | string | boolean;
@@ -98,8 +99,7 @@ export function hyperparametersOf(
 ): { values: Hyperparameters; sources: string[] } {
   const values: Hyperparameters = {};
   const sources: string[] = [];
-  const rel = path.relative(root, file);
-  const parts = rel.startsWith('..') ? [path.basename(file)] : rel.split(path.sep);
+  const parts = isWithin(root, file) ? path.relative(root, file).split(path.sep) : [path.basename(file)];
   parts[parts.length - 1] = parts[parts.length - 1]!.replace(
     /\.(onnx|safetensors|safetensors\.index\.json|pt|pth|bin|ckpt|pth\.tar)$/i,
     '',

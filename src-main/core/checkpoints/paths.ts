@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
+import { isWithin } from '../within.js';
 
 /**
  * Resolve a file name a checkpoint refers to (ONNX external data, shard names) against the folder it
@@ -21,8 +22,7 @@ export function resolveInside(dir: string, reference: string, referencedBy: stri
     );
   }
   const resolved = path.resolve(dir, reference);
-  const rel = path.relative(dir, resolved);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel) || reference.split(/[\\/]/).includes('..')) {
+  if (resolved === path.resolve(dir) || !isWithin(dir, resolved) || reference.split(/[\\/]/).includes('..')) {
     throw new TureenError(
       'bad_checkpoint',
       `${referencedBy}: refers to "${reference}", outside its folder; refusing to read it`,
@@ -31,8 +31,7 @@ export function resolveInside(dir: string, reference: string, referencedBy: stri
   }
   if (fs.existsSync(resolved)) {
     const real = fs.realpathSync(resolved);
-    const realRel = path.relative(fs.realpathSync(dir), real);
-    if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
+    if (!isWithin(fs.realpathSync(dir), real)) {
       throw new TureenError(
         'bad_checkpoint',
         `${referencedBy}: "${reference}" is a link to ${real}, outside its folder; refusing to read it`,

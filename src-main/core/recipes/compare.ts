@@ -19,6 +19,7 @@ import { saveRecipe } from './recipe-store.js';
 import type { RecipeRunner } from './runner.js';
 import type { IdentifiedModel } from './soup-models.js';
 import { SoupModels } from './soup-models.js';
+import { isWithin } from '../within.js';
 
 export type Row = z.output<typeof CompareRow>;
 export type Table = z.output<typeof CompareTable>;
@@ -356,12 +357,6 @@ export function saveComparison(db: Database, table: Omit<Table, 'id' | 'createdA
   return { id: Number(info.lastInsertRowid), createdAt, ...table };
 }
 
-/** Whether `file` is `folder` or below it. */
-function inside(folder: string, file: string): boolean {
-  const rel = path.relative(folder, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 /**
  * A stored comparison: by id, else the latest one; with `folder`, only one whose folders lie inside that
  * folder or contain it (a kitchen compared by its sweep subfolder, or as part of a larger folder).
@@ -376,7 +371,7 @@ export function loadComparison(db: Database, query: { id?: number; folder?: stri
   let found: number | null = null;
   for (const row of rows) {
     const folders = JSON.parse(row.folders) as string[];
-    if (folder === null || folders.some((f) => inside(folder, f) || inside(f, folder))) {
+    if (folder === null || folders.some((f) => isWithin(folder, f) || isWithin(f, folder))) {
       found = row.id;
       break;
     }

@@ -9,7 +9,8 @@ import { listKitchens } from '../services/kitchens.js';
 import type { SimilarityInputs } from './similarity-store.js';
 import { loadSimilarity } from './similarity-store.js';
 import type { Compare, Cooked, Invoke, Kitchen } from './sources.js';
-import { acceptedInOrder, getRecipe, inside, latestCompare, listRecipes, top1ByName } from './sources.js';
+import { isWithin } from '../within.js';
+import { acceptedInOrder, getRecipe, latestCompare, listRecipes, top1ByName } from './sources.js';
 
 type Report = z.output<typeof ReportData>;
 
@@ -22,9 +23,7 @@ export function kitchenById(ctx: ServiceContext, kitchenId: number): Kitchen {
 
 /** A checkpoint as the report names it: relative to the kitchen folder when inside it. */
 const checkpointLabel = (kitchen: Kitchen, file: string) =>
-  inside(kitchen.path, path.resolve(file))
-    ? path.relative(kitchen.path, path.resolve(file))
-    : path.basename(file);
+  isWithin(kitchen.path, file) ? path.relative(kitchen.path, path.resolve(file)) : path.basename(file);
 
 const samePaths = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
@@ -32,9 +31,7 @@ const samePaths = (a: readonly string[], b: readonly string[]) =>
 /** Stored recipes of a method cooked from the kitchen's folder (or below it), newest first. */
 export async function recipesOf(invoke: Invoke, kitchen: Kitchen, method: string) {
   const all = await listRecipes(invoke);
-  return all.filter(
-    (r) => r.method === method && (r.folder === null || inside(kitchen.path, path.resolve(r.folder))),
-  );
+  return all.filter((r) => r.method === method && (r.folder === null || isWithin(kitchen.path, r.folder)));
 }
 
 /** A stored uniform soup of exactly these ingredient paths, if one was cooked. */

@@ -16,20 +16,10 @@ export type Compare = z.output<typeof CompareTable>;
 export type Cooked = z.output<typeof CookResult>;
 export type Kitchen = z.output<typeof KitchenSummary>;
 
-/** Whether `file` is `folder` or below it. */
-export const inside = (folder: string, file: string) => {
-  const rel = path.relative(folder, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-};
-
 /** The newest stored comparison that covers the kitchen's folder, or null. */
 export async function latestCompare(invoke: Invoke, kitchen: Kitchen): Promise<Compare | null> {
-  try {
-    return CompareTable.parse(await invoke('compare:table', { folder: kitchen.path }));
-  } catch (error) {
-    if (error instanceof TureenError && error.code === 'not_found') return null;
-    throw error;
-  }
+  const table = await invoke('compare:table', { folder: kitchen.path });
+  return table === null ? null : CompareTable.parse(table);
 }
 
 export async function getRecipe(invoke: Invoke, id: number): Promise<Cooked> {

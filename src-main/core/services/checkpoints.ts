@@ -3,7 +3,7 @@ import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js'
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
 import type { JobContext } from '../jobs.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable, checkWritable, listKitchens } from './kitchens.js';
+import { checkReadable, checkRecipeReplay, checkWritable, listKitchens } from './kitchens.js';
 
 type CheckpointChannels =
   | 'checkpoints:scan'
@@ -69,6 +69,7 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
     },
     'checkpoints:replay': (req) => {
       allowed(ctx, [req.recipe, req.graph], req.outputs ?? []);
+      checkRecipeReplay(ctx, req.recipe, req.outputs);
       const jobId = ctx.jobs.start('cook', `Replay ${path.basename(req.recipe)}`, (job) =>
         replayRecipe(
           req.recipe,

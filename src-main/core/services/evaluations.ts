@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import { loadEvalSet } from '../datasets/registry.js';
 import { engineFor } from '../inference/engine.js';
@@ -11,7 +10,7 @@ import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Evaluation } from '../inference/evaluation-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable } from './kitchens.js';
+import { checkCacheFolder, checkReadable } from './kitchens.js';
 
 export function evaluationHandlers(
   ctx: ServiceContext,
@@ -109,7 +108,7 @@ export function evaluationHandlers(
     'evaluations:cacheUsage': () => engineFor(ctx).cache.usage(),
     'evaluations:setCacheDir': (req) => {
       const engine = engineFor(ctx);
-      engine.setCacheDir(req.dir === null ? null : path.resolve(req.dir));
+      engine.setCacheDir(req.dir === null ? null : checkCacheFolder(ctx, req.dir));
       return engine.cache.usage();
     },
     'evaluations:pruneCache': (req) => engineFor(ctx).cache.prune(req.maxBytes),

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { KitchenSummary } from '../../common/api/kitchens.js';
 import { TureenError } from '../../common/errors.js';
+import { readRecipe } from '../checkpoints/recipe.js';
 import { getSetting, setSetting } from '../store/database.js';
 import type { Handlers, ServiceContext } from '../service.js';
+import { isWithin, realPathOf } from '../within.js';
 
 type Kitchen = z.output<typeof KitchenSummary>;
 interface KitchenRow {
@@ -61,8 +64,70 @@ export function checkKitchenFolder(input: string): string {
   return fs.realpathSync(absolute);
 }
 
+/** Folders whose whole tree belongs to the operating system: never checkpoints, often secrets. */
+const SYSTEM_TREES = [
+  '/etc',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/boot',
+  '/run',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/usr',
+  '/private/etc',
+  '/System',
+];
+
+/** Folders shared by everything below them; a folder inside one is fine, the folder itself is not. */
+const SHARED_FOLDERS = [
+  '/var',
+  '/tmp',
+  '/opt',
+  '/srv',
+  '/mnt',
+  '/media',
+  '/private',
+  '/private/var',
+  '/private/tmp',
+];
+
+/**
+ * A registered folder is everything serve mode may read, so it must be a folder of checkpoints, not the
+ * filesystem root, a system folder, a shared top-level folder, or the home folder (or above it), where
+ * SSH keys and browser profiles would become readable over HTTP. A subfolder of home is fine.
+ */
+export function refuseSystemFolder(real: string, what: string): void {
+  const home = realPathOf(os.homedir());
+  const reason =
+    path.parse(real).root === real
+      ? 'the filesystem root'
+      : SYSTEM_TREES.some((tree) => isWithin(tree, real))
+        ? 'a system folder'
+        : SHARED_FOLDERS.includes(real)
+          ? 'a shared system folder'
+          : isWithin(real, home)
+            ? real === home
+              ? 'your home folder'
+              : 'a folder above your home folder'
+            : null;
+  if (reason) {
+    throw new TureenError(
+      'bad_request',
+      `${real} is ${reason}, not ${what}; choose the folder that holds your checkpoints`,
+      { path: real },
+    );
+  }
+}
+
 export function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDemo = false): Kitchen {
   const folder = checkKitchenFolder(input);
+  // The shipped demo may live under /usr or /opt in an installed app; it is Tureen's own folder.
+  if (!isDemo) refuseSystemFolder(folder, 'a kitchen');
   const existing = ctx.db.prepare('SELECT * FROM kitchens WHERE path = ?').get(folder) as
     KitchenRow | undefined;
   if (existing) {
@@ -79,20 +144,21 @@ export function registerKitchen(ctx: ServiceContext, input: string, name?: strin
   return toSummary(row);
 }
 
-/** The folder a path belongs to, or an error: serve mode reads only inside registered kitchens. */
+/**
+ * The registered folder a path lies in, or an error: serve mode reads only inside registered kitchens. The
+ * path is checked with its symlinks resolved (the nearest existing ancestor for a file not yet written), so
+ * a link inside a kitchen that points elsewhere does not count as inside.
+ */
 export function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
   const target = path.resolve(file);
-  const real = fs.existsSync(target) ? fs.realpathSync(target) : target;
-  for (const kitchen of listKitchens(ctx)) {
-    const rel = path.relative(kitchen.path, real);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return kitchen;
-  }
+  const real = realPathOf(target);
+  for (const kitchen of listKitchens(ctx)) if (isWithin(realPathOf(kitchen.path), real)) return kitchen;
   throw new TureenError(
     'unauthorized',
-    `${target} is outside every registered kitchen; register its folder first`,
-    {
-      path: target,
-    },
+    real === target
+      ? `${target} is outside every registered kitchen; register its folder first`
+      : `${target} leads to ${real}, outside every registered kitchen; register that folder first`,
+    { path: target },
   );
 }
 
@@ -103,38 +169,81 @@ export function checkReadable(ctx: ServiceContext, file: string): string {
   return absolute;
 }
 
+/** Whether a path (symlinks resolved) lies in Tureen's own data folder. */
+function inDataFolder(ctx: ServiceContext, file: string): boolean {
+  return isWithin(realPathOf(ctx.paths.dataDir), realPathOf(file));
+}
+
 /**
- * Serve mode writes (soups, reports) only inside a registered kitchen or Tureen's own data folder, where the
- * UI proposes to save them; the desktop app and the CLI write where the user says.
+ * Serve mode writes (soups, reports, cached logits) only inside a registered kitchen or Tureen's own data
+ * folder, where the UI proposes to save them; the desktop app and the CLI write where the user says.
  */
 export function checkWritable(ctx: ServiceContext, file: string): string {
   const absolute = path.resolve(file);
-  if (ctx.transport !== 'http') return absolute;
-  const dataDir = fs.existsSync(ctx.paths.dataDir) ? fs.realpathSync(ctx.paths.dataDir) : ctx.paths.dataDir;
-  const parent = path.dirname(absolute);
-  const realParent = fs.existsSync(parent) ? fs.realpathSync(parent) : parent;
-  const rel = path.relative(dataDir, path.join(realParent, path.basename(absolute)));
-  if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return absolute;
+  if (ctx.transport !== 'http' || inDataFolder(ctx, absolute)) return absolute;
   try {
     kitchenContaining(ctx, absolute);
   } catch {
+    const real = realPathOf(absolute);
+    const where = real === absolute ? absolute : `${absolute} (a link to ${real})`;
     throw new TureenError(
       'unauthorized',
-      `${absolute} is outside every registered kitchen and outside Tureen's data folder (${ctx.paths.dataDir}); save there or register the target folder`,
+      `${where} is outside every registered kitchen and outside Tureen's data folder (${ctx.paths.dataDir}); save there or register the target folder`,
       { path: absolute },
     );
   }
   return absolute;
 }
 
-/** On the very first start, register the shipped demo kitchen so a new user has something to cook. */
+/**
+ * A recipe names files of its own: replaying it reads every ingredient and, unless other outputs are given,
+ * writes where it was first written. Each of those is checked like a path in the request.
+ */
+export function checkRecipeReplay(
+  ctx: ServiceContext,
+  recipeFile: string,
+  outputs: readonly string[] | undefined,
+): void {
+  const file = checkReadable(ctx, recipeFile);
+  if (ctx.transport !== 'http') return;
+  const recipe = readRecipe(file);
+  for (const ingredient of recipe.ingredients) checkReadable(ctx, ingredient.path);
+  // The same resolution the replay uses for the recipe's recorded outputs.
+  const targets = outputs?.length ? outputs : recipe.outputs.map((o) => o.path);
+  for (const target of targets) checkWritable(ctx, target);
+}
+
+/**
+ * Where cached logits may go. The desktop app and the CLI take the folder the user picked, serve mode only
+ * Tureen's data folder or a registered kitchen; never the filesystem root or a system folder.
+ */
+export function checkCacheFolder(ctx: ServiceContext, dir: string): string {
+  const absolute = checkWritable(ctx, dir);
+  refuseSystemFolder(realPathOf(absolute), 'a folder for cached logits');
+  return absolute;
+}
+
+/**
+ * On the very first start, register the shipped demo kitchens so a new user has something to cook: the
+ * default demo (resources/demo-soup, a sweep in the regime where soups work) and, when it ships beside it,
+ * resources/demo (the same task as a sweep that does not soup). Kitchens are listed by name and the
+ * workbench opens the first, so the default's name must sort first.
+ */
 export function registerDemoOnFirstStart(ctx: ServiceContext): void {
   if (getSetting(ctx.db, 'demo_offered') !== null || !ctx.paths.demoKitchen) return;
   setSetting(ctx.db, 'demo_offered', new Date().toISOString());
   if (!fs.existsSync(ctx.paths.demoKitchen)) return;
   const real = fs.realpathSync(ctx.paths.demoKitchen);
-  if (ctx.db.prepare('SELECT 1 FROM kitchens WHERE path = ?').get(real)) return;
-  registerKitchen(ctx, real, 'Demo kitchen (Fashion-MNIST ViT sweep)', true);
+  const demos = [{ folder: real, name: 'Demo kitchen (Fashion-MNIST ViT, LP-FT sweep)' }];
+  const beside = path.join(path.dirname(real), 'demo');
+  if (path.basename(real) === 'demo-soup' && fs.existsSync(beside))
+    demos.push({
+      folder: fs.realpathSync(beside),
+      name: 'Demo kitchen (Fashion-MNIST ViT, sweep that does not soup)',
+    });
+  for (const demo of demos)
+    if (!ctx.db.prepare('SELECT 1 FROM kitchens WHERE path = ?').get(demo.folder))
+      registerKitchen(ctx, demo.folder, demo.name, true);
 }
 
 export function kitchenHandlers(

@@ -137,18 +137,10 @@ export function recipeHandlers(
         ...(req.id !== undefined ? { id: req.id } : {}),
         ...(req.folder !== undefined ? { folder: req.folder } : {}),
       });
-      if (!table) {
-        const which = [
-          ...(req.id !== undefined ? [`id ${req.id}`] : []),
-          ...(req.folder !== undefined ? [`covering ${req.folder}`] : []),
-        ];
-        throw new TureenError(
-          'not_found',
-          which.length
-            ? `no comparison with ${which.join(' ')}; run compare:run on that folder first`
-            : 'no comparison yet; run compare:run first',
-          { ...req },
-        );
+      // No comparison yet is an empty state (null), not an error; an id that names none is.
+      if (!table && req.id !== undefined) {
+        const covering = req.folder !== undefined ? ` covering ${req.folder}` : '';
+        throw new TureenError('not_found', `no comparison with id ${req.id}${covering}`, { ...req });
       }
       return table;
     },

@@ -280,19 +280,18 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     expect(row('greedy_soup').mcnemarP.test!).toBeLessThan(0.001);
     expect(row('base').params).toBe(16 * 12 + 12 + 12 * 6 + 6);
     const stored = await kitchen.call('compare:table', {});
-    expect(stored.id).toBe(table.id);
+    expect(stored!.id).toBe(table.id);
     // a newer comparison of another folder: the folder filter still finds this kitchen's
     const { id: _id, createdAt: _at, ...document } = table;
     const other = saveComparison(kitchen.db, { ...document, folders: [path.join(tmp, 'elsewhere')] });
-    expect((await kitchen.call('compare:table', {})).id).toBe(other.id);
-    expect((await kitchen.call('compare:table', { folder: kitchenDir })).id).toBe(table.id);
-    expect((await kitchen.call('compare:table', { folder: path.join(kitchenDir, 'sweep') })).id).toBe(
+    expect((await kitchen.call('compare:table', {}))!.id).toBe(other.id);
+    expect((await kitchen.call('compare:table', { folder: kitchenDir }))!.id).toBe(table.id);
+    expect((await kitchen.call('compare:table', { folder: path.join(kitchenDir, 'sweep') }))!.id).toBe(
       table.id,
     );
-    expect((await kitchen.call('compare:table', { folder: fixtureDir })).id).toBe(table.id);
-    await expect(
-      kitchen.invoke('compare:table', { folder: path.join(tmp, 'nowhere') }),
-    ).rejects.toMatchObject({ code: 'not_found' });
+    expect((await kitchen.call('compare:table', { folder: fixtureDir }))!.id).toBe(table.id);
+    // no comparison yet is an empty state (null), an id that names none is not_found
+    expect(await kitchen.invoke('compare:table', { folder: path.join(tmp, 'nowhere') })).toBeNull();
     await expect(kitchen.invoke('compare:table', { id: other.id, folder: kitchenDir })).rejects.toMatchObject(
       { code: 'not_found' },
     );
