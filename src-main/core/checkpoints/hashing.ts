@@ -63,11 +63,15 @@ export async function checkpointSha256(
   files: readonly string[],
   db?: Database | null,
   signal?: AbortSignal,
+  /** the names the files will have (a soup is hashed under its temporary names before they are renamed) */
+  names: readonly string[] = files,
 ): Promise<string> {
   if (files.length === 1) return cachedSha256(files[0]!, db, signal);
-  const base = path.dirname(files[0]!);
+  const base = path.dirname(names[0]!);
   const lines: string[] = [];
-  for (const f of files)
-    lines.push(`${await cachedSha256(f, db, signal)}  ${path.relative(base, f).split(path.sep).join('/')}\n`);
+  for (const [i, f] of files.entries())
+    lines.push(
+      `${await cachedSha256(f, db, signal)}  ${path.relative(base, names[i]!).split(path.sep).join('/')}\n`,
+    );
   return createHash('sha256').update(lines.join('')).digest('hex');
 }
