@@ -101,6 +101,7 @@ const KIND_LABELS: Record<string, string> = {
   uniform_soup: 'Uniform soup',
   greedy_soup: 'Greedy soup',
   learned_soup: 'Learned soup',
+  merge: 'Merge method',
   ensemble: 'Ensemble (all)',
   greedy_ensemble: 'Greedy ensemble',
 };
@@ -113,6 +114,7 @@ const KIND_ORDER = [
   'uniform_soup',
   'greedy_soup',
   'learned_soup',
+  'merge',
   'ensemble',
   'greedy_ensemble',
 ];

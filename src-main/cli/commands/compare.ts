@@ -4,6 +4,8 @@ import type { CompareTable } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
+import { COMPARE_LAMBDA_SEARCH } from '../../core/recipes/compare-methods.js';
+import { MERGE_METHODS } from '../../core/recipes/methods/index.js';
 import { runJob } from './cook/verb.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, resolvedList, textTable } from './eval.js';
 
@@ -48,8 +50,8 @@ export function compareText(table: Table): string {
 export const compareCommand: Command = {
   name: 'compare',
   summary:
-    'the full comparison: every ingredient, best single, oracle, uniform/greedy/learned soups, ensembles',
-  help: `Usage: tureen compare <file-or-dir>... [--holdout <evalset>] [--eval <evalset>...] [--learned-budget 48] [--json]
+    'the full comparison: every ingredient, best single, oracle, uniform/greedy/learned soups, merge methods, ensembles',
+  help: `Usage: tureen compare <file-or-dir>... [--holdout <evalset>] [--eval <evalset>...] [--learned-budget 48] [--methods M,M,...] [--json]
 
 Evaluates every ingredient (and the base, found by its folder name base/pretrained/zeroshot) on every eval
 set, cooks the uniform, greedy and learned soups, forms the logit ensemble and the greedy ensemble from
@@ -57,11 +59,15 @@ cached logits, and prints one row each with top-1 per set, the mean over shift s
 cost and McNemar's exact p-value against the best single model (chosen on the held-out set).
 Without --holdout/--eval, eval sets are found in the folders by role (exactly one holdout; any id, shift).
   --learned-budget N held-out evaluations for the learned soup (0 leaves it out; default 48)
+  --methods M,M,...  rows to cook: uniform, greedy, learned and any merge method (${MERGE_METHODS.map((m) => m.name).join(', ')});
+                     default: uniform, greedy, learned, plus model-stock and task-arithmetic (λ searched on the
+                     held-out set over ${COMPARE_LAMBDA_SEARCH.split('=')[1]}) when the sweep has a base
 ${INFERENCE_HELP}`,
   options: {
     holdout: { type: 'string' },
     eval: { type: 'string', multiple: true },
     'learned-budget': { type: 'string' },
+    methods: { type: 'string' },
     ...inferenceOptions,
   },
   async run(args, ctx) {
@@ -70,6 +76,7 @@ ${INFERENCE_HELP}`,
     const holdout = stringOption(args, 'holdout');
     const evals = resolvedList(args, 'eval');
     const budgetText = stringOption(args, 'learned-budget');
+    const methods = stringOption(args, 'methods');
     const budget = budgetText === undefined ? undefined : Number(budgetText);
     if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) {
       throw new TureenError(
@@ -82,6 +89,7 @@ ${INFERENCE_HELP}`,
       ...(holdout ? { holdout: path.resolve(holdout) } : {}),
       ...(evals.length ? { evals } : {}),
       ...(budget !== undefined ? { learnedBudget: budget } : {}),
+      ...(methods ? { methods: methods.split(',').map((m) => m.trim()) } : {}),
       ...inferenceRequest(args),
     });
     return {
@@ -103,6 +111,7 @@ ${INFERENCE_HELP}`,
           mcnemar_p: r.mcnemarP,
           recipe_id: r.recipeId,
           ...(r.chosen ? { chosen: r.chosen } : {}),
+          ...(r.method ? { method: r.method } : {}),
         })),
         warnings: table.warnings,
       },

@@ -4,6 +4,7 @@ import { stringOption } from '../command.js';
 import { greedyVerb } from './cook/greedy.js';
 import { interpolateVerb } from './cook/interpolate.js';
 import { learnedVerb } from './cook/learned.js';
+import { mergeVerbs } from './cook/merge.js';
 import { replayVerb } from './cook/replay.js';
 import { uniformVerb } from './cook/uniform.js';
 import type { CookVerb } from './cook/verb.js';
@@ -12,8 +13,8 @@ import type { CookVerb } from './cook/verb.js';
 export type { CookVerb } from './cook/verb.js';
 export { runJob } from './cook/verb.js';
 
-/** The sub-verbs, in help order. Register new ones here (greedy and learned live beside these). */
-export const cookVerbs: CookVerb[] = [uniformVerb, greedyVerb, learnedVerb, interpolateVerb];
+/** The sub-verbs, in help order; one per merge method of the registry (core/recipes/methods/) after the soups. */
+export const cookVerbs: CookVerb[] = [uniformVerb, greedyVerb, learnedVerb, interpolateVerb, ...mergeVerbs];
 
 function mergedOptions(): OptionSpec {
   const merged: OptionSpec = { ...replayVerb.options };
@@ -23,7 +24,8 @@ function mergedOptions(): OptionSpec {
 
 export const cookCommand: Command = {
   name: 'cook',
-  summary: 'average checkpoints into a soup (uniform, interpolate, ...) or replay a recipe',
+  summary:
+    'cook a soup (uniform, greedy, learned, interpolate) or a merge (task-arithmetic, ties, dare, slerp, model-stock), or replay a recipe',
   get help() {
     return [
       'Usage: tureen cook <method> <file-or-dir>... --out <path> [options]',

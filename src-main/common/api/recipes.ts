@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { channel, event } from '../contract.js';
 import { EvaluationRecord, InferenceOptions, JobStarted, MetricValues } from './evaluations.js';
 
-export const RecipeMethod = z.enum(['uniform', 'greedy', 'learned', 'interpolate']);
+/** The merge methods of the registry (core/recipes/methods/); a test keeps this list equal to it. */
+export const MergeMethodName = z.enum(['task-arithmetic', 'ties', 'dare', 'slerp', 'model-stock']);
+
+export const RecipeMethod = z.enum([
+  'uniform',
+  'greedy',
+  'learned',
+  'interpolate',
+  ...MergeMethodName.options,
+]);
 
 export const GreedyStep = z.object({
   /** step 0 is the starting ingredient (always accepted) */
@@ -28,6 +37,17 @@ export const InterpolationPoint = z.object({
   metrics: z.record(z.string(), MetricValues),
 });
 
+export const SearchCurve = z.object({
+  /** the parameter searched (lambda, density, t, ...) */
+  param: z.string(),
+  holdout: z.object({ name: z.string(), sha256: z.string() }),
+  points: z.array(
+    z.object({ value: z.number(), holdout_correct: z.number().int(), holdout_top1: z.number() }),
+  ),
+  chosen: z.number(),
+  rule: z.string(),
+});
+
 /** A recipe as stored and as written next to a soup (`<out>.recipe.json`, schema tureen/recipe@1). */
 export const Recipe = z.object({
   method: RecipeMethod,
@@ -44,6 +64,12 @@ export const Recipe = z.object({
   budget: z.number().int().optional(),
   /** interpolate: one point per α */
   points: z.array(InterpolationPoint).optional(),
+  /** merge methods: the base the task vectors are taken against */
+  base: z.object({ path: z.string(), sha256: z.string() }).nullable().optional(),
+  /** merge methods: what the method reports (per-tensor ratios, kept fractions, linear equivalents, ...) */
+  merge: z.record(z.string(), z.unknown()).optional(),
+  /** a parameter searched on the held-out set: every grid point and the one kept */
+  search: SearchCurve.optional(),
   /** sha256 of the soup's float32 weights (as evaluated) */
   weights_sha256: z.string().nullable(),
 });
@@ -54,6 +80,8 @@ export const CookResult = z.object({
   /** the soup on every eval set given (holdout first) */
   evaluations: z.array(EvaluationRecord),
   outputs: z.array(z.object({ path: z.string(), sha256: z.string() })),
+  /** what the user should know about the soup (e.g. DARE on large task vectors) */
+  warnings: z.array(z.string()).optional(),
 });
 
 export const RecipeSummary = z.object({
@@ -75,6 +103,8 @@ export const CompareKind = z.enum([
   'learned_soup',
   'ensemble',
   'greedy_ensemble',
+  /** a merge method of the registry (task arithmetic, TIES, ...); `method` names it */
+  'merge',
 ]);
 
 export const CompareRow = z.object({
@@ -96,6 +126,8 @@ export const CompareRow = z.object({
   recipeId: z.number().int().nullable(),
   /** oracle row: eval-set name → which ingredient was best there */
   chosen: z.record(z.string(), z.string()).optional(),
+  /** merge rows: the registry method (its params are in the recipe behind recipeId) */
+  method: MergeMethodName.optional(),
 });
 
 export const CompareTable = z.object({
@@ -126,13 +158,51 @@ const CookRequest = InferenceOptions.extend({
   alphas: z.array(z.number().min(-1).max(2)).optional(),
   /** write the soup here (.onnx and/or .safetensors by extension) with <out>.recipe.json */
   out: z.string().min(1).optional(),
+  /** merge methods: the base checkpoint (else one found in a base/pretrained/zeroshot folder) */
+  base: z.string().min(1).optional(),
+  /** merge methods: the method's params (checked against its schema; defaults filled in) */
+  params: z.record(z.string(), z.unknown()).optional(),
+  /** merge methods: search one param on the held-out set, `name=from:to:step` */
+  search: z.string().min(1).optional(),
+});
+
+const ParamDescription = z.object({
+  name: z.string(),
+  kind: z.enum(['number', 'integer', 'boolean', 'numbers']),
+  description: z.string(),
+  default: z.union([z.number(), z.boolean()]).optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  exclusiveMinimum: z.boolean().optional(),
+  exclusiveMaximum: z.boolean().optional(),
+  searchable: z.boolean(),
+});
+
+/** A merge method of the registry as data: what the Cook view's forms and the docs are built from. */
+export const MethodDescription = z.object({
+  name: MergeMethodName,
+  title: z.string(),
+  summary: z.string(),
+  reference: z.string(),
+  needs: z.object({
+    base: z.enum(['required', 'optional', 'none']),
+    models: z.object({ min: z.number().int(), max: z.number().int().optional() }),
+    holdout: z.boolean(),
+    unlabelled: z.boolean(),
+  }),
+  params: z.array(ParamDescription),
 });
 
 export const recipesApi = {
   'recipes:cook': channel(
-    'Cook a soup: uniform, greedy (paper Recipe 1), learned (CMA-ES on held-out cross-entropy) or an interpolation sweep (job; result CookResult)',
+    'Cook a soup: uniform, greedy (paper Recipe 1), learned (CMA-ES on held-out cross-entropy), an interpolation sweep, or a merge method of the registry (task-arithmetic, ties, dare, slerp, model-stock; params, base, optional held-out search); evaluated on the eval sets found or given (job; result CookResult)',
     CookRequest,
     JobStarted,
+  ),
+  'recipes:methods': channel(
+    'The merge methods of the registry: params with defaults and ranges, and what each needs',
+    z.object({}),
+    z.object({ methods: z.array(MethodDescription) }),
   ),
   'recipes:list': channel(
     'Stored recipes, newest first',
@@ -150,13 +220,16 @@ export const recipesApi = {
     JobStarted,
   ),
   'compare:run': channel(
-    'The comparison table of a sweep: every ingredient, best single, oracle, uniform/greedy/learned soups, ensemble, greedy ensemble (job; result CompareTable)',
+    'The comparison table of a sweep: every ingredient, best single, oracle, uniform/greedy/learned soups, merge methods (model stock, task arithmetic with a λ search, ... by `methods`), ensemble, greedy ensemble (job; result CompareTable)',
     InferenceOptions.extend({
       folders: z.array(z.string().min(1)).min(1),
       holdout: z.string().min(1).optional(),
       evals: z.array(z.string().min(1)).optional(),
       /** learned-soup budget in held-out evaluations (0 leaves the learned soup out) */
       learnedBudget: z.number().int().min(0).max(5000).optional(),
+      /** soups and merge methods to compare (default: uniform, greedy, learned, plus model-stock and
+       *  task-arithmetic with a held-out λ search when the sweep has a base) */
+      methods: z.array(z.string().min(1)).optional(),
     }),
     JobStarted,
   ),

@@ -10,11 +10,14 @@ import { planEvalSets } from '../datasets/registry.js';
 import type { Logits } from '../inference/metrics.js';
 import { averageLogits, computeMetrics, correctness } from '../inference/metrics.js';
 import { mcnemarExact } from '../inference/stats.js';
+import { MergeMethodName } from '../../common/api/recipes.js';
+import { comparePlan } from './compare-methods.js';
 import { greedyEnsemble } from './ensembles.js';
 import type { Ranked } from './greedy.js';
 import { greedyOrder, greedySoup } from './greedy.js';
 import { openSweep } from './ingredients.js';
 import { LEARNED_DEFAULT_BUDGET, learnedSoup } from './learned.js';
+import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
 import { saveRecipe } from './recipe-store.js';
 import type { RecipeRunner } from './runner.js';
 import type { IdentifiedModel } from './soup-models.js';
@@ -30,6 +33,8 @@ export interface CompareInput {
   holdout?: string | undefined;
   evals?: readonly string[] | undefined;
   learnedBudget?: number | undefined;
+  /** soups and merge methods to compare (see comparePlan) */
+  methods?: readonly string[] | undefined;
 }
 
 /** A row under construction: its logits per eval set (for McNemar against the best single model). */
@@ -74,11 +79,25 @@ export async function compareSweep(
   const models = await SoupModels.create(sweep);
   const params = sweep.family.params;
   const budget = input.learnedBudget ?? LEARNED_DEFAULT_BUDGET;
-  const learnedRuns = budget > 0 && sweep.members.length > 1;
+  const wanted = comparePlan(input.methods, {
+    hasBase: sweep.base !== null,
+    members: sweep.members.length,
+  });
+  warnings.push(...wanted.warnings);
+  const learnedRuns = wanted.soups.has('learned') && budget > 0 && sweep.members.length > 1;
+  const greedyRuns = wanted.soups.has('greedy');
   const allSets = sets.reduce((a, s) => a + s.n, 0);
-  const modelsEverywhere = (sweep.base ? 1 : 0) + sweep.members.length + 2 + (learnedRuns ? 1 : 0);
+  const modelsEverywhere =
+    (sweep.base ? 1 : 0) +
+    sweep.members.length +
+    (wanted.soups.has('uniform') ? 1 : 0) +
+    (greedyRuns ? 1 : 0) +
+    (learnedRuns ? 1 : 0) +
+    wanted.merges.length;
+  const searched = wanted.merges.reduce((n, m) => n + (m.search?.values.length ?? 0), 0);
   runner.planAll(
-    modelsEverywhere * allSets + holdout.n * (sweep.members.length - 1 + (learnedRuns ? budget : 0)),
+    modelsEverywhere * allSets +
+      holdout.n * ((greedyRuns ? sweep.members.length - 1 : 0) + (learnedRuns ? budget : 0) + searched),
   );
   const rel = (i: Ingredient) => sweep.relative(i.path);
   const everywhere = async (model: IdentifiedModel, label: string) => {
@@ -170,81 +189,85 @@ export async function compareSweep(
   drafts.push(oracle);
 
   // Uniform soup
-  const uniformSum = models.accumulator();
-  for (const m of sweep.members)
-    await uniformSum.addScaled(m, 1, runner.signal ? { signal: runner.signal } : {});
-  const uniform = models.soupModel(
-    uniformSum,
-    1 / sweep.members.length,
-    `uniform soup (${sweep.members.length})`,
-  );
-  const uniformLogits = await everywhere(uniform.model, 'uniform soup');
-  const uniformId = saveRecipe(db, {
-    method: 'uniform',
-    label: uniform.model.label,
-    folder: sweep.root,
-    weightsHash: uniform.model.hash,
-    document: {
-      recipe: {
-        method: 'uniform',
-        params: { precision: 'f32' },
-        ingredients: await recipeIngredients(sweep.members, 1 / sweep.members.length),
-        holdout: { name: holdout.name, sha256: holdout.hash },
-        weights_sha256: uniform.model.hash,
+  if (wanted.soups.has('uniform')) {
+    const uniformSum = models.accumulator();
+    for (const m of sweep.members)
+      await uniformSum.addScaled(m, 1, runner.signal ? { signal: runner.signal } : {});
+    const uniform = models.soupModel(
+      uniformSum,
+      1 / sweep.members.length,
+      `uniform soup (${sweep.members.length})`,
+    );
+    const uniformLogits = await everywhere(uniform.model, 'uniform soup');
+    const uniformId = saveRecipe(db, {
+      method: 'uniform',
+      label: uniform.model.label,
+      folder: sweep.root,
+      weightsHash: uniform.model.hash,
+      document: {
+        recipe: {
+          method: 'uniform',
+          params: { precision: 'f32' },
+          ingredients: await recipeIngredients(sweep.members, 1 / sweep.members.length),
+          holdout: { name: holdout.name, sha256: holdout.hash },
+          weights_sha256: uniform.model.hash,
+        },
+        evaluations: [],
+        outputs: [],
       },
-      evaluations: [],
-      outputs: [],
-    },
-  });
-  drafts.push(
-    draft('uniform_soup', uniform.model.label, sweep.members.map(rel), uniformLogits, 1, uniformId),
-  );
+    });
+    drafts.push(
+      draft('uniform_soup', uniform.model.label, sweep.members.map(rel), uniformLogits, 1, uniformId),
+    );
+  }
 
   // Greedy soup (the ingredients' held-out evaluations above are cached, so ranking costs nothing)
-  const greedy = await greedySoup(
-    runner,
-    models,
-    ranked.map((r) => ({ item: r.item.ingredient, rel: r.rel, correct: r.correct })),
-    holdout,
-    false,
-  );
-  const greedyModel = models.soupModel(
-    greedy.sum,
-    1 / greedy.accepted.length,
-    `greedy soup (${greedy.accepted.length} of ${members.length})`,
-  ).model;
-  const greedyLogits = await everywhere(greedyModel, 'greedy soup');
-  const greedyId = saveRecipe(db, {
-    method: 'greedy',
-    label: greedyModel.label,
-    folder: sweep.root,
-    weightsHash: greedyModel.hash,
-    document: {
-      recipe: {
-        method: 'greedy',
-        params: { precision: 'f32', rule: '>=' },
-        ingredients: await recipeIngredients(
-          greedy.accepted.map((a) => a.item),
-          1 / greedy.accepted.length,
-        ),
-        holdout: { name: holdout.name, sha256: holdout.hash },
-        steps: greedy.steps,
-        weights_sha256: greedyModel.hash,
+  if (wanted.soups.has('greedy')) {
+    const greedy = await greedySoup(
+      runner,
+      models,
+      ranked.map((r) => ({ item: r.item.ingredient, rel: r.rel, correct: r.correct })),
+      holdout,
+      false,
+    );
+    const greedyModel = models.soupModel(
+      greedy.sum,
+      1 / greedy.accepted.length,
+      `greedy soup (${greedy.accepted.length} of ${members.length})`,
+    ).model;
+    const greedyLogits = await everywhere(greedyModel, 'greedy soup');
+    const greedyId = saveRecipe(db, {
+      method: 'greedy',
+      label: greedyModel.label,
+      folder: sweep.root,
+      weightsHash: greedyModel.hash,
+      document: {
+        recipe: {
+          method: 'greedy',
+          params: { precision: 'f32', rule: '>=' },
+          ingredients: await recipeIngredients(
+            greedy.accepted.map((a) => a.item),
+            1 / greedy.accepted.length,
+          ),
+          holdout: { name: holdout.name, sha256: holdout.hash },
+          steps: greedy.steps,
+          weights_sha256: greedyModel.hash,
+        },
+        evaluations: [],
+        outputs: [],
       },
-      evaluations: [],
-      outputs: [],
-    },
-  });
-  drafts.push(
-    draft(
-      'greedy_soup',
-      greedyModel.label,
-      greedy.accepted.map((a) => a.rel),
-      greedyLogits,
-      1,
-      greedyId,
-    ),
-  );
+    });
+    drafts.push(
+      draft(
+        'greedy_soup',
+        greedyModel.label,
+        greedy.accepted.map((a) => a.rel),
+        greedyLogits,
+        1,
+        greedyId,
+      ),
+    );
+  }
 
   // Learned soup
   if (learnedRuns) {
@@ -284,6 +307,38 @@ export async function compareSweep(
         learned.logitScale,
       ),
     );
+  }
+
+  // Merge methods of the registry, through the same code (and recorded params) as `tureen cook <method>`
+  for (const m of wanted.merges) {
+    const merged = await mergeSoup(runner, models, sweep, m.method, m.params, { search: m.search, holdout });
+    const { model } = models.soupModel(merged.weights, 1, merged.label);
+    const logits = await everywhere(model, merged.label);
+    const fields = await mergeRecipeFields(merged, sweep, runner.signal);
+    const ingredients = await recipeIngredients(sweep.members, 1);
+    merged.parts.forEach((p, i) => (ingredients[i]!.coefficient = p.coefficient));
+    const id = saveRecipe(db, {
+      method: m.method.name,
+      label: merged.label,
+      folder: sweep.root,
+      weightsHash: model.hash,
+      document: {
+        recipe: {
+          method: MergeMethodName.parse(m.method.name),
+          ingredients,
+          holdout: { name: holdout.name, sha256: holdout.hash },
+          ...fields,
+          weights_sha256: model.hash,
+        },
+        evaluations: [],
+        outputs: [],
+        ...(merged.report.warnings.length ? { warnings: merged.report.warnings } : {}),
+      },
+    });
+    warnings.push(...merged.report.warnings.map((w) => `${m.method.name}: ${w}`));
+    const row = draft('merge', merged.label, sweep.members.map(rel), logits, 1, id);
+    row.row.method = MergeMethodName.parse(m.method.name);
+    drafts.push(row);
   }
 
   // Ensembles from cached logits: no further inference

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
-import type { CookResult, Recipe } from '../../common/api/recipes.js';
+import type { CookResult, Recipe, RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { writeSoup } from '../checkpoints/index.js';
@@ -17,8 +17,11 @@ import { greedySoup } from './greedy.js';
 import type { Sweep } from './ingredients.js';
 import { openSweep } from './ingredients.js';
 import { LEARNED_DEFAULT_BUDGET, LEARNED_OPTIMISER, learnedSoup } from './learned.js';
+import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
+import { mergeMethod } from './methods/index.js';
 import { saveRecipe } from './recipe-store.js';
 import type { RecipeRunner } from './runner.js';
+import { parseSearch } from './search.js';
 import type { IdentifiedModel } from './soup-models.js';
 import { SoupModels } from './soup-models.js';
 
@@ -27,8 +30,12 @@ export type RecipeDoc = z.output<typeof Recipe>;
 type Metrics = z.output<typeof MetricValues>;
 
 export interface CookInput {
-  method: 'uniform' | 'greedy' | 'learned' | 'interpolate';
+  method: z.output<typeof RecipeMethod>;
   ingredients: readonly string[];
+  /** merge methods: the base checkpoint, the method's params, and a held-out search `name=from:to:step` */
+  base?: string | undefined;
+  params?: Record<string, unknown> | undefined;
+  search?: string | undefined;
   holdout?: string | undefined;
   evals?: readonly string[] | undefined;
   strict?: boolean | undefined;
@@ -93,8 +100,10 @@ function folderInputs(inputs: readonly string[]): string[] {
 
 /** Cook a soup (or an interpolation sweep), evaluate it on every eval set, store the recipe, write it if asked. */
 export async function cook(db: Database, runner: RecipeRunner, input: CookInput): Promise<CookOutput> {
-  const sweep = await openSweep(input.ingredients, { db });
-  const needsHoldout = input.method === 'greedy' || input.method === 'learned';
+  const sweep = await openSweep(input.ingredients, { db, ...(input.base ? { base: input.base } : {}) });
+  const merge = mergeMethod(input.method) ?? null;
+  const search = merge && input.search ? parseSearch(input.search, merge) : null;
+  const needsHoldout = input.method === 'greedy' || input.method === 'learned' || search !== null;
   const plan = planEvalSets(db, {
     folders: folderInputs(input.ingredients),
     holdout: input.holdout,
@@ -109,6 +118,7 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
   let label: string;
   let parts: Array<{ ingredient: Ingredient; coefficient: number }>;
   let extra: Partial<RecipeDoc> = {};
+  const warnings: string[] = [];
   const params: Record<string, unknown> = { precision: 'f32' };
   if (input.method === 'uniform') {
     sum = models.accumulator();
@@ -147,6 +157,18 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
       optimiser: LEARNED_OPTIMISER,
       budget,
     };
+  } else if (merge) {
+    const merged = await mergeSoup(runner, models, sweep, merge, input.params ?? {}, {
+      search,
+      holdout: holdoutSet,
+    });
+    sum = merged.weights;
+    parts = merged.parts;
+    label = merged.label;
+    const { params: recorded, ...fields } = await mergeRecipeFields(merged, sweep, runner.signal);
+    Object.assign(params, recorded);
+    extra = fields;
+    warnings.push(...merged.report.warnings);
   } else {
     const result = await interpolate(runner, models, sweep, plan, input.alphas ?? DEFAULT_ALPHAS);
     sum = result.sum;
@@ -193,8 +215,19 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
           sha256: ingredients[i]!.sha256,
           coefficient: p.coefficient,
         })),
+        ...(sweep.base && merge
+          ? {
+              base: {
+                path: sweep.base.path,
+                bytes: sweep.base.bytes,
+                sha256: await shaOf(sweep.base),
+              },
+            }
+          : {}),
         selection: {
           holdout: recipe.holdout,
+          ...(recipe.merge ? { merge: recipe.merge } : {}),
+          ...(recipe.search ? { search: recipe.search } : {}),
           ...(recipe.steps ? { steps: recipe.steps } : {}),
           ...(recipe.loss_curve
             ? {
@@ -215,9 +248,9 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
     label,
     folder: sweep.root,
     weightsHash: model.hash,
-    document: { recipe, evaluations, outputs },
+    document: { recipe, evaluations, outputs, ...(warnings.length ? { warnings } : {}) },
   });
-  return { recipeId, recipe, evaluations, outputs };
+  return { recipeId, recipe, evaluations, outputs, ...(warnings.length ? { warnings } : {}) };
 }
 
 /** A, B for interpolation: two ingredients, or the base and one fine-tuned ingredient (WiSE-FT). */

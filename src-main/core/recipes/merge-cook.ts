@@ -124,3 +124,26 @@ export async function mergeSoup(
     },
   };
 }
+
+/**
+ * What a merged soup's recipe records beyond its ingredients, the same from `tureen cook` and from a
+ * comparison: the params as run (precision and the method's, defaults filled in), the base, the method's
+ * report and the search curve.
+ */
+export async function mergeRecipeFields(
+  merged: MergedSoup,
+  opened: MergeFamily,
+  signal?: AbortSignal,
+): Promise<{
+  params: Record<string, unknown>;
+  base: { path: string; sha256: string } | null;
+  merge: Record<string, unknown>;
+  search?: SearchRecord;
+}> {
+  return {
+    params: { precision: 'f32', ...merged.params },
+    base: opened.base ? { path: opened.base.path, sha256: await opened.base.sha256(signal) } : null,
+    merge: merged.report.record,
+    ...(merged.search ? { search: merged.search } : {}),
+  };
+}

@@ -1,3 +1,4 @@
+import { MergeMethodName } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
@@ -7,6 +8,9 @@ import { cook } from '../recipes/cook.js';
 import { openSweep } from '../recipes/ingredients.js';
 import { getRecipe, listRecipes, updateRecipeOutputs } from '../recipes/recipe-store.js';
 import { loadParts, mixParts } from '../recipes/learned.js';
+import { mergeWeights } from '../recipes/merge.js';
+import { describeMethod } from '../recipes/methods/describe.js';
+import { MERGE_METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
@@ -15,7 +19,13 @@ import { checkReadable, checkWritable } from './kitchens.js';
 export function recipeHandlers(
   ctx: ServiceContext,
 ): Handlers<
-  'recipes:cook' | 'recipes:list' | 'recipes:get' | 'recipes:saveSoup' | 'compare:run' | 'compare:table'
+  | 'recipes:cook'
+  | 'recipes:methods'
+  | 'recipes:list'
+  | 'recipes:get'
+  | 'recipes:saveSoup'
+  | 'compare:run'
+  | 'compare:table'
 > {
   return {
     'recipes:cook': (req) => {
@@ -24,6 +34,7 @@ export function recipeHandlers(
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
+      const base = req.base ? checkReadable(ctx, req.base) : undefined;
       if (req.out) checkWritable(ctx, req.out);
       const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
         cook(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
@@ -31,10 +42,17 @@ export function recipeHandlers(
           ingredients,
           holdout,
           evals,
+          base,
         }),
       );
       return { jobId };
     },
+    'recipes:methods': () => ({
+      methods: MERGE_METHODS.map((m) => {
+        const d = describeMethod(m);
+        return { ...d, name: MergeMethodName.parse(d.name) };
+      }),
+    }),
     'recipes:list': () => ({ recipes: listRecipes(ctx.db) }),
     'recipes:get': (req) => getRecipe(ctx.db, req.id),
     'recipes:saveSoup': (req) => {
@@ -69,7 +87,31 @@ export function recipeHandlers(
           (recipe.method === 'uniform' || recipe.method === 'greedy') &&
           coefficients.every((c) => c === coefficients[0]);
         let sum: WeightAccumulator;
-        if (recipe.method === 'learned') {
+        const merge = mergeMethod(recipe.method);
+        let base: Ingredient | null = null;
+        if (merge) {
+          // a merge method is run again with its recorded params over the same ingredients and base
+          if (recipe.base) {
+            base = openIngredient(recipe.base.path, { db: ctx.db, base: true });
+            const sha = await base.sha256(job.signal);
+            if (sha !== recipe.base.sha256) {
+              throw new TureenError(
+                'conflict',
+                `${recipe.base.path} (the base) changed since recipe ${req.id} was cooked; cook again`,
+                { file: recipe.base.path },
+              );
+            }
+          }
+          job.progress({ done: 0, total: null, unit: 'ingredients', message: `${merge.title}: merging` });
+          const merged = await mergeWeights(
+            merge,
+            recipe.params,
+            { base, models: opened },
+            models.graph.weightLayout,
+            { signal: job.signal },
+          );
+          sum = merged.weights;
+        } else if (recipe.method === 'learned') {
           job.progress({ done: 0, total: null, unit: 'ingredients', message: 'reading ingredients' });
           sum = mixParts(models, await loadParts(models, opened, job.signal), coefficients);
         } else {
@@ -97,8 +139,13 @@ export function recipeHandlers(
               sha256: recipe.ingredients[i]!.sha256,
               coefficient: recipe.ingredients[i]!.coefficient,
             })),
+            ...(base && recipe.base
+              ? { base: { path: base.path, bytes: base.bytes, sha256: recipe.base.sha256 } }
+              : {}),
             selection: {
               holdout: recipe.holdout,
+              ...(recipe.merge ? { merge: recipe.merge } : {}),
+              ...(recipe.search ? { search: recipe.search } : {}),
               steps: recipe.steps,
               loss_curve: recipe.loss_curve,
               weights_sha256: recipe.weights_sha256,
@@ -127,6 +174,7 @@ export function recipeHandlers(
           holdout,
           evals,
           learnedBudget: req.learnedBudget,
+          methods: req.methods,
         });
         return saveComparison(ctx.db, table);
       });

@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MergeMethodName } from '../../../src-main/common/api/recipes.js';
 import { TureenError } from '../../../src-main/common/errors.js';
 import { describeMethod } from '../../../src-main/core/recipes/methods/describe.js';
 import { MERGE_METHODS, mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
+import { methodsMarkdown } from '../../../src-main/core/recipes/methods/markdown.js';
 import { parseSearch } from '../../../src-main/core/recipes/search.js';
 
 describe('the merge-method registry', () => {
@@ -62,5 +66,22 @@ describe('--search grids', () => {
     expect(refusal('lambda=1.6:0.2:0.2')).toMatch(/needs from ≤ to and a step > 0/);
     expect(refusal('lambda')).toMatch(/expected name=from:to:step/);
     expect(refusal('density=0:1:0.001')).toMatch(/1001 grid points; at most 101/);
+  });
+});
+
+describe('docs/cli.md', () => {
+  it('lists the merge methods exactly as the registry describes them', () => {
+    const docs = fs.readFileSync(path.resolve(__dirname, '../../../docs/cli.md'), 'utf8');
+    const begin = docs.indexOf('<!-- methods:begin');
+    const end = docs.indexOf('<!-- methods:end -->');
+    expect(begin).toBeGreaterThan(0);
+    const listed = docs.slice(docs.indexOf('\n', begin) + 1, end).trim();
+    expect(listed, 'regenerate the block from methodsMarkdown()').toBe(methodsMarkdown());
+  });
+});
+
+describe('the contract', () => {
+  it('names exactly the registered methods', () => {
+    expect(MergeMethodName.options).toEqual(MERGE_METHODS.map((m) => m.name));
   });
 });

@@ -239,8 +239,15 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
       'uniform_soup',
       'greedy_soup',
       'learned_soup',
+      'merge',
+      'merge',
       'ensemble',
       'greedy_ensemble',
+    ]);
+    // the kitchen has a base: Model Stock and task arithmetic (λ searched on the held-out set) by default
+    expect(table.rows.filter((r) => r.kind === 'merge').map((r) => r.method)).toEqual([
+      'model-stock',
+      'task-arithmetic',
     ]);
     expect(table.evalsets.map((s) => [s.name, s.role])).toEqual([
       ['holdout', 'holdout'],

@@ -70,10 +70,14 @@ export function evaluatedCookOutput(result: Result, human: string[]): CommandOut
               budget: recipe.budget,
             }
           : {}),
+        ...(recipe.base !== undefined ? { base: recipe.base } : {}),
+        ...(recipe.merge ? { merge: recipe.merge } : {}),
+        ...(recipe.search ? { search: recipe.search } : {}),
         weights_sha256: recipe.weights_sha256,
       },
       evaluations: result.evaluations.map(evaluationJson),
       outputs: result.outputs,
+      warnings: result.warnings ?? [],
     },
     human: [
       ...human,

@@ -14,9 +14,6 @@ export const MERGE_METHODS: readonly MergeMethod[] = [
   modelStock,
 ] as unknown as readonly MergeMethod[];
 
-export const MERGE_METHOD_NAMES = ['task-arithmetic', 'ties', 'dare', 'slerp', 'model-stock'] as const;
-export type MergeMethodName = (typeof MERGE_METHOD_NAMES)[number];
-
 export function mergeMethod(name: string): MergeMethod | undefined {
   return MERGE_METHODS.find((m) => m.name === name);
 }
