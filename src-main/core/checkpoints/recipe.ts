@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import { packageVersion } from '../paths.js';
-import { writeAll, writeFilesAtomically } from './atomic.js';
+import type { StagedFiles } from './atomic.js';
+import { stageFiles, writeAll } from './atomic.js';
 
 export const RECIPE_SCHEMA = 'tureen/recipe@1';
 
@@ -56,12 +57,19 @@ export function makeRecipe(
   return doc;
 }
 
+/** The recipe beside every output, written under temporary names; commit() puts them in place. */
+export function stageRecipes(doc: RecipeDocument): StagedFiles {
+  const text = Buffer.from(JSON.stringify(doc, null, 2) + '\n', 'utf8');
+  return stageFiles(
+    doc.outputs.map((o) => ({ path: recipePathFor(o.path), write: (fd) => writeAll(fd, text) })),
+  );
+}
+
 /** Write the recipe beside every output, atomically (all recipe files appear or none does). */
 export function writeRecipes(doc: RecipeDocument): string[] {
-  const files = doc.outputs.map((o) => recipePathFor(o.path));
-  const text = Buffer.from(JSON.stringify(doc, null, 2) + '\n', 'utf8');
-  writeFilesAtomically(files.map((f) => ({ path: f, write: (fd) => writeAll(fd, text) })));
-  return files;
+  const staged = stageRecipes(doc);
+  staged.commit();
+  return staged.files.map((f) => f.target);
 }
 
 /** Read and check a recipe file; relative ingredient paths are taken from the recipe's folder. */

@@ -8,15 +8,17 @@ import { dtypeBytes } from '../tensors/dtypes.js';
 import { bytesEqual } from '../tensors/kernels.js';
 import type { Precision } from './accumulator.js';
 import { WeightAccumulator } from './accumulator.js';
-import { writeAll, writeFilesAtomically } from './atomic.js';
+import type { StagedFiles } from './atomic.js';
+import { stageFiles, writeAll } from './atomic.js';
 import type { Family } from './families.js';
 import { embed, pointAtExternal, prepareFamilyModel } from './family-graph.js';
+import { assertFiniteSoup } from './finite-soup.js';
 import { checkpointSha256 } from './hashing.js';
 import type { Ingredient } from './ingredient.js';
 import { buildLayout, weightLayout } from './layout.js';
 import { PROTOBUF_LIMIT } from './onnx-file.js';
 import type { RecipeDocument, RecipeIngredient } from './recipe.js';
-import { makeRecipe, writeRecipes } from './recipe.js';
+import { makeRecipe, stageRecipes } from './recipe.js';
 import { writeSafetensorsTo } from './safetensors.js';
 
 export interface SoupPart {
@@ -146,7 +148,13 @@ export interface WrittenSoup {
   recipeFiles: string[];
 }
 
-async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string[]> {
+/** An output written under temporary names: `files` are its targets (the model first), not yet in place. */
+interface StagedOutput {
+  staged: StagedFiles;
+  files: string[];
+}
+
+async function writeOnnx(options: WriteSoupOptions, out: string): Promise<StagedOutput> {
   const { prepared } = await prepareFamilyModel(options.family);
   const scale = options.scale ?? 1;
   const changed = prepared.floats.filter((f) => options.dtype && f.dtype !== options.dtype);
@@ -167,8 +175,7 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string
         `${out}: over 2 GiB with embedded weights; write it with external data`,
       );
     }
-    writeFilesAtomically([{ path: out, write: (fd) => writeAll(fd, bytes) }]);
-    return [out];
+    return { staged: stageFiles([{ path: out, write: (fd) => writeAll(fd, bytes) }]), files: [out] };
   }
   const dataFile = `${out}.data`;
   const location = path.basename(dataFile);
@@ -176,7 +183,7 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string
     pointAtExternal(prepared.floats[i]!.tensor, location, e.offset, e.byteLength),
   );
   const graphBytes = toBinary(ModelProtoSchema, prepared.model);
-  writeFilesAtomically([
+  const staged = stageFiles([
     {
       path: dataFile,
       write: (fd) => {
@@ -190,10 +197,10 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<string
     },
     { path: out, write: (fd) => writeAll(fd, graphBytes) },
   ]);
-  return [out, dataFile];
+  return { staged, files: [out, dataFile] };
 }
 
-async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Promise<string[]> {
+async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Promise<StagedOutput> {
   const source = options.family.members[0] ?? options.family.base;
   if (!source) throw new TureenError('bad_request', 'a soup needs at least one ingredient');
   const scale = options.scale ?? 1;
@@ -225,7 +232,7 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
     'tureen.method': options.recipe.method,
     'tureen.recipe': path.basename(`${out}.recipe.json`),
   };
-  writeFilesAtomically([
+  const staged = stageFiles([
     {
       path: out,
       write: (fd) =>
@@ -235,35 +242,65 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
         }),
     },
   ]);
-  return [out];
+  return { staged, files: [out] };
 }
 
-/** Write a soup to every output (format from the extension) and `<out>.recipe.json` beside each, atomically. */
+/** The dtype each float tensor is written in: the graph's for .onnx, `--dtype` or the tensor's own otherwise. */
+function outputDtypes(options: WriteSoupOptions, format: SoupFormat) {
+  return options.family.tensors
+    .filter((t) => t.isFloat)
+    .map((t) => ({
+      name: t.name,
+      dtype: format === 'safetensors' ? (options.dtype ?? (t.dtype as FloatDType)) : (t.dtype as FloatDType),
+    }));
+}
+
+/**
+ * Write a soup to every output (format from the extension) and `<out>.recipe.json` beside each. Everything
+ * is written under temporary names first (the soups are hashed there for the recipe), then the recipes are
+ * renamed into place and after them the soups: a crash in between leaves a recipe without its soup (which
+ * replays), never a soup without its recipe; and the temporaries a crash leaves are removed by the next
+ * write to that folder.
+ */
 export async function writeSoup(options: WriteSoupOptions): Promise<WrittenSoup> {
   if (options.outputs.length === 0)
     throw new TureenError(
       'bad_request',
       'no --out given: say where to write the soup (.onnx or .safetensors)',
     );
-  const outputs: WrittenOutput[] = [];
-  for (const given of options.outputs) {
+  const targets = options.outputs.map((given) => {
     const out = path.resolve(given);
     const format = soupFormatOf(out);
-    const files =
-      format === 'onnx' ? await writeOnnx(options, out) : await writeSafetensorsSoup(options, out);
-    const sha256 = await checkpointSha256(files);
-    outputs.push({
-      path: out,
-      format,
-      sha256,
-      bytes: files.reduce((s, f) => s + fs.statSync(f).size, 0),
-      files,
-    });
+    assertFiniteSoup(options.weights, options.scale ?? 1, outputDtypes(options, format), out);
+    return { out, format };
+  });
+  const staged: StagedFiles[] = [];
+  try {
+    const outputs: WrittenOutput[] = [];
+    for (const { out, format } of targets) {
+      const written =
+        format === 'onnx' ? await writeOnnx(options, out) : await writeSafetensorsSoup(options, out);
+      staged.push(written.staged);
+      const temporary = (file: string) => written.staged.files.find((f) => f.target === file)!.tempPath;
+      const temps = written.files.map(temporary);
+      outputs.push({
+        path: out,
+        format,
+        sha256: await checkpointSha256(temps, null, undefined, written.files),
+        bytes: temps.reduce((s, f) => s + fs.statSync(f).size, 0),
+        files: written.files,
+      });
+    }
+    const recipe = makeRecipe(
+      options.recipe,
+      outputs.map((o) => ({ path: o.path, sha256: o.sha256 })),
+    );
+    const recipes = stageRecipes(recipe);
+    staged.unshift(recipes);
+    for (const group of staged) group.commit();
+    return { outputs, recipe, recipeFiles: recipes.files.map((f) => f.target) };
+  } catch (error) {
+    for (const group of staged) group.abort();
+    throw error;
   }
-  const recipe = makeRecipe(
-    options.recipe,
-    outputs.map((o) => ({ path: o.path, sha256: o.sha256 })),
-  );
-  const recipeFiles = writeRecipes(recipe);
-  return { outputs, recipe, recipeFiles };
 }
