@@ -43,6 +43,12 @@ and nothing more on stdout when it stops.`,
       token,
       staticDir,
     });
+    // Listen for the stop signal before announcing: a supervisor may send it as soon as it reads the URL.
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
     if (server.network) {
       ctx.note(
         `warning: --host ${host} makes the UI reachable from the network; anyone who can reach this machine and has the token can read your registered kitchens and cook. Reachable at:\n${server.urls.map((u) => `  ${u}`).join('\n')}`,
@@ -57,11 +63,7 @@ and nothing more on stdout when it stops.`,
     };
     ctx.announce(ctx.json ? JSON.stringify(document) : `Tureen is serving at ${server.url}`);
     ctx.note('Open that URL in a browser. Press Ctrl+C to stop.');
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     await server.close();
     // The document was announced when serving started; a second one would break `--json` readers.
     return { json: document, human: 'stopped', printed: ctx.json };

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,9 +16,9 @@ import {
 } from 'onnx-buf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main.js';
+import { ensureCliBuilt, tureenBin } from '../cli/build-cli.js';
 import { floatTensor, node, randomMlp, writeMlp } from './build-onnx.js';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-atomic-cook-')));
 const db = path.join(tmp, 'cli.sqlite');
 /** Large enough that writing and flushing the soup takes a while: the kill lands while it is written. */
@@ -73,36 +73,18 @@ function writeBigModel(file: string, value: number): string {
   return file;
 }
 
-/** The compiled CLI (bin/tureen.js) is what a user runs; build it when the sources it writes with are newer. */
-function ensureCliBuilt(): void {
-  const pairs = ['atomic', 'soup', 'recipe', 'finite-soup', 'hashing'].map((name) => [
-    path.join(root, 'src-main/core/checkpoints', `${name}.ts`),
-    path.join(root, 'out/node/core/checkpoints', `${name}.js`),
-  ]);
-  const stale = pairs.some(
-    ([source, built]) => !fs.existsSync(built!) || fs.statSync(built!).mtimeMs < fs.statSync(source!).mtimeMs,
-  );
-  if (!stale) return;
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.cli.json'],
-      {
-        cwd: root,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits
-  }
-}
-
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 let a: string;
 let b: string;
 beforeAll(() => {
-  ensureCliBuilt();
+  ensureCliBuilt([
+    'core/checkpoints/atomic',
+    'core/checkpoints/soup',
+    'core/checkpoints/recipe',
+    'core/checkpoints/finite-soup',
+    'core/checkpoints/hashing',
+  ]);
   a = writeBigModel(path.join(tmp, 'sweep', 'a.onnx'), 1);
   b = writeBigModel(path.join(tmp, 'sweep', 'b.onnx'), 3);
 }, 300_000);
@@ -114,17 +96,7 @@ describe('a cook killed with SIGKILL', () => {
     fs.mkdirSync(out);
     const child = spawn(
       process.execPath,
-      [
-        path.join(root, 'bin/tureen.js'),
-        'cook',
-        'uniform',
-        a,
-        b,
-        '--out',
-        path.join(out, 'soup.onnx'),
-        '--db',
-        db,
-      ],
+      [tureenBin, 'cook', 'uniform', a, b, '--out', path.join(out, 'soup.onnx'), '--db', db],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
