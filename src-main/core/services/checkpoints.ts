@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js';
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
+import { isMergeRecipe, replayMergeRecipe } from '../recipes/merge-replay.js';
 import type { JobContext } from '../jobs.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable, checkRecipeReplay, checkWritable, listKitchens } from './kitchens.js';
@@ -70,8 +71,10 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
     'checkpoints:replay': (req) => {
       allowed(ctx, [req.recipe, req.graph], req.outputs ?? []);
       checkRecipeReplay(ctx, req.recipe, req.outputs);
+      // merge recipes (task arithmetic, TIES, ...) replay their method; soups replay their coefficients
+      const replay = isMergeRecipe(req.recipe) ? replayMergeRecipe : replayRecipe;
       const jobId = ctx.jobs.start('cook', `Replay ${path.basename(req.recipe)}`, (job) =>
-        replayRecipe(
+        replay(
           req.recipe,
           { ...(req.outputs ? { outputs: req.outputs } : {}), ...(req.graph ? { graph: req.graph } : {}) },
           engine(ctx, job, 'ingredients'),
