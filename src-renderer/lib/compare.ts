@@ -101,7 +101,6 @@ const KIND_LABELS: Record<string, string> = {
   uniform_soup: 'Uniform soup',
   greedy_soup: 'Greedy soup',
   learned_soup: 'Learned soup',
-  merge: 'Merge method',
   ensemble: 'Ensemble (all)',
   greedy_ensemble: 'Greedy ensemble',
 };
@@ -159,7 +158,12 @@ export function compareRows(
     const m = on ? r.metrics[on] : null;
     return {
       id: `${r.kind}:${index}`,
-      label: isIngredient ? display(r.label) : (KIND_LABELS[r.kind] ?? r.label),
+      // a merge row names its method and params (several merge rows share the kind)
+      label: isIngredient
+        ? display(r.label)
+        : r.kind === 'merge'
+          ? r.label
+          : (KIND_LABELS[r.kind] ?? r.label),
       kind: r.kind,
       isIngredient,
       isReference: r.kind === 'oracle',

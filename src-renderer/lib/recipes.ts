@@ -1,4 +1,6 @@
 /** Turns the API's cook results into what the recipe card and the greedy steps show. */
+import type { z } from 'zod';
+import type { MethodDescription } from '../../src-main/common/api/recipes.js';
 import type { CookResult, GreedyStep } from './domain.js';
 import { displayName } from './checkpoints.js';
 import { checkpointName } from './paths.js';
@@ -37,6 +39,11 @@ export const METHOD_TITLES: Record<string, string> = {
   greedy: 'Greedy soup',
   learned: 'Learned soup',
   interpolate: 'Interpolation (WiSE-FT)',
+  'task-arithmetic': 'Task arithmetic',
+  ties: 'TIES merging',
+  dare: 'DARE',
+  slerp: 'SLERP',
+  'model-stock': 'Model Stock',
 };
 
 /** The recipe's steps; candidates are paths relative to the kitchen folder. */
@@ -74,4 +81,58 @@ export function recipeView(result: CookResult, roots: readonly string[], created
     created,
     scores,
   };
+}
+
+/** A merge method of the registry, as `recipes:methods` describes it (forms are built from this). */
+export type MethodInfo = z.output<typeof MethodDescription>;
+export type MethodParam = MethodInfo['params'][number];
+
+/** The values a param form starts from: each param's default (lists start empty: the method's default). */
+export function defaultParamValues(method: MethodInfo): Record<string, number | boolean | string> {
+  const values: Record<string, number | boolean | string> = {};
+  for (const p of method.params) {
+    values[p.name] = p.kind === 'numbers' ? '' : (p.default ?? (p.kind === 'boolean' ? false : 0));
+  }
+  return values;
+}
+
+/** Why a param's value is out of its range (null when it is fine), in the words of the form. */
+export function paramProblem(p: MethodParam, value: number | boolean | string): string | null {
+  if (p.kind === 'boolean') return null;
+  if (p.kind === 'numbers') {
+    if (typeof value !== 'string' || value.trim() === '') return null;
+    return value.split(',').every((v) => v.trim() !== '' && Number.isFinite(Number(v)))
+      ? null
+      : `${p.name}: comma-separated numbers`;
+  }
+  const v = Number(value);
+  if (!Number.isFinite(v) || (p.kind === 'integer' && !Number.isInteger(v)))
+    return `${p.name}: ${p.kind === 'integer' ? 'a whole number' : 'a number'}`;
+  const low = p.minimum;
+  const high = p.maximum;
+  const tooLow = low !== undefined && (p.exclusiveMinimum ? v <= low : v < low);
+  const tooHigh = high !== undefined && (p.exclusiveMaximum ? v >= high : v > high);
+  if (tooLow || tooHigh) {
+    const l = low === undefined ? '' : `${low} ${p.exclusiveMinimum ? '<' : '≤'} `;
+    const h = high === undefined ? '' : ` ${p.exclusiveMaximum ? '<' : '≤'} ${high}`;
+    return `${p.name} must be ${l}${p.name}${h}`;
+  }
+  return null;
+}
+
+/** The params a request sends: numbers as numbers, lists split, empty lists left to the method's default. */
+export function paramsForRequest(
+  method: MethodInfo,
+  values: Record<string, number | boolean | string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of method.params) {
+    const v = values[p.name];
+    if (v === undefined) continue;
+    if (p.kind === 'boolean') out[p.name] = v === true;
+    else if (p.kind === 'numbers') {
+      if (typeof v === 'string' && v.trim() !== '') out[p.name] = v.split(',').map((x) => Number(x.trim()));
+    } else out[p.name] = Number(v);
+  }
+  return out;
 }
