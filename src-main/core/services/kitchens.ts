@@ -7,7 +7,7 @@ import { TureenError } from '../../common/errors.js';
 import { readRecipe } from '../checkpoints/recipe.js';
 import { getSetting, setSetting } from '../store/database.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { isWithin, realPathOf } from '../within.js';
+import { isReallyWithin, isWithin, realPathOf } from '../within.js';
 
 type Kitchen = z.output<typeof KitchenSummary>;
 interface KitchenRow {
@@ -152,7 +152,7 @@ export function registerKitchen(ctx: ServiceContext, input: string, name?: strin
 export function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
   const target = path.resolve(file);
   const real = realPathOf(target);
-  for (const kitchen of listKitchens(ctx)) if (isWithin(realPathOf(kitchen.path), real)) return kitchen;
+  for (const kitchen of listKitchens(ctx)) if (isReallyWithin(kitchen.path, target)) return kitchen;
   throw new TureenError(
     'unauthorized',
     real === target
@@ -171,7 +171,7 @@ export function checkReadable(ctx: ServiceContext, file: string): string {
 
 /** Whether a path (symlinks resolved) lies in Tureen's own data folder. */
 function inDataFolder(ctx: ServiceContext, file: string): boolean {
-  return isWithin(realPathOf(ctx.paths.dataDir), realPathOf(file));
+  return isReallyWithin(ctx.paths.dataDir, file);
 }
 
 /**
