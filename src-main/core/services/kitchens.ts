@@ -196,8 +196,8 @@ export function checkWritable(ctx: ServiceContext, file: string): string {
 }
 
 /**
- * A recipe names files of its own: replaying it reads every ingredient and, unless other outputs are given,
- * writes where it was first written. Each of those is checked like a path in the request.
+ * A recipe names files of its own: replaying it reads every ingredient (and a merge method's base) and,
+ * unless other outputs are given, writes where it was first written. Each is checked like a path in the request.
  */
 export function checkRecipeReplay(
   ctx: ServiceContext,
@@ -208,6 +208,7 @@ export function checkRecipeReplay(
   if (ctx.transport !== 'http') return;
   const recipe = readRecipe(file);
   for (const ingredient of recipe.ingredients) checkReadable(ctx, ingredient.path);
+  if (recipe.base) checkReadable(ctx, recipe.base.path);
   // The same resolution the replay uses for the recipe's recorded outputs.
   const targets = outputs?.length ? outputs : recipe.outputs.map((o) => o.path);
   for (const target of targets) checkWritable(ctx, target);

@@ -155,6 +155,17 @@ describe('serve mode: a recipe cannot name paths the request could not', () => {
     const answer = await call('checkpoints:replay', { recipe: file });
     expect(answer.status).toBe(401);
     expect(answer.body.error?.message).toContain(path.join(outside, 'c.onnx'));
+    // a merge recipe's base is read like an ingredient
+    const withBase = recipe(
+      [path.join(sweep, 'runs', 'a.onnx'), path.join(sweep, 'runs', 'b.onnx')],
+      [path.join(sweep, 'merged.onnx')],
+    );
+    const document = JSON.parse(fs.readFileSync(withBase, 'utf8')) as Record<string, unknown>;
+    document.base = { path: path.join(outside, 'c.onnx'), bytes: 1, sha256: '0'.repeat(64) };
+    fs.writeFileSync(withBase, JSON.stringify(document));
+    const base = await call('checkpoints:replay', { recipe: withBase });
+    expect(base.status).toBe(401);
+    expect(base.body.error?.message).toContain(path.join(outside, 'c.onnx'));
   });
 
   it('refuses a recipe whose recorded output lies outside, unless the request names another output', async () => {
