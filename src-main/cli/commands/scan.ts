@@ -21,6 +21,12 @@ function compactParams(n: number): string {
         : String(n);
 }
 
+function groupByReason(ignored: Scan['ignored']): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { path: file, reason } of ignored) groups.set(reason, [...(groups.get(reason) ?? []), file]);
+  return groups;
+}
+
 function humanScan(scan: Scan): string[] {
   const lines = [
     `${scan.root}: ${scan.checkpoints.length} checkpoint(s), ${scan.families.length} famil${scan.families.length === 1 ? 'y' : 'ies'} (read ${scan.stats.read}, unchanged ${scan.stats.reused}, removed ${scan.stats.removed}, unreadable ${scan.stats.failed})`,
@@ -48,10 +54,10 @@ function humanScan(scan: Scan): string[] {
     for (const w of f.warnings) lines.push(`  warning: ${w.message}`);
   }
   for (const m of scan.mismatches) lines.push(`mismatch: ${m.message}`);
-  if (scan.pickles.length) {
-    lines.push(
-      `not read (PyTorch pickles; convert to safetensors): ${scan.pickles.map((p) => path.relative(scan.root, p)).join(', ')}`,
-    );
+  for (const [reason, files] of groupByReason(scan.ignored)) {
+    const shown = files.slice(0, 5).map((p) => path.relative(scan.root, p));
+    const more = files.length > shown.length ? ` and ${files.length - shown.length} more` : '';
+    lines.push(`ignored (${reason}): ${shown.join(', ')}${more}`);
   }
   if (scan.evalSets.length)
     lines.push(
@@ -65,7 +71,9 @@ export const scanCommand: Command = {
   summary: 'find checkpoints, their hyperparameters and families in folders',
   help: `Usage: tureen scan <dir>... [--json]
 
-Finds .onnx checkpoints and .safetensors state dicts (bound to graph.onnx), reads hyperparameters from
+Finds .onnx checkpoints, .safetensors state dicts and PyTorch checkpoints (bound to graph.onnx), lists
+files it cannot read with the reason and goes on, ignores training state (optimizer.pt, ...) with the
+reason, and exits 1 only when a folder does not exist. Reads hyperparameters from
 sidecars (hparams.json, config.json, training_args.json, trainer_state.json, args.json, YAML) and from
 folder names like lr=3e-5_wd=0.1, groups checkpoints into families that can be averaged and explains
 every mismatch. Results are stored; a rescan reads only files that changed. Without <dir>: every
@@ -85,7 +93,7 @@ registered kitchen.`,
         checkpoints: scans.flatMap((s) => s.checkpoints),
         families: scans.flatMap((s) => s.families),
         mismatches: scans.flatMap((s) => s.mismatches),
-        pickles: scans.flatMap((s) => s.pickles),
+        ignored: scans.flatMap((s) => s.ignored),
         evalSets: scans.flatMap((s) => s.evalSets),
         stats: scans.map((s) => ({ root: s.root, ...s.stats })),
       },

@@ -70,8 +70,9 @@ export const ScanResult = z.object({
   checkpoints: z.array(CheckpointSummary),
   families: z.array(FamilySummary),
   mismatches: z.array(MismatchSchema),
-  /** PyTorch pickles found (never read) and safetensors eval sets found beside the checkpoints */
-  pickles: z.array(z.string()),
+  /** files that look like training output but are not checkpoints (training state, FIFOs, ...), with the reason */
+  ignored: z.array(z.object({ path: z.string(), reason: z.string() })),
+  /** safetensors eval sets found beside the checkpoints */
   evalSets: z.array(z.string()),
   stats: z.object({
     read: z.number().int(),

@@ -1,14 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
 import type { FloatDType } from '../tensors/dtypes.js';
 import type { Precision } from './accumulator.js';
-import { discoverCheckpoints } from './discover.js';
-import type { Family } from './families.js';
-import { groupFamilies } from './families.js';
 import type { Ingredient } from './ingredient.js';
-import { openIngredient } from './ingredient.js';
+import type { OpenedFamily } from './open-family.js';
+import { openFamily } from './open-family.js';
 import type { RecipeDocument } from './recipe.js';
 import { readRecipe } from './recipe.js';
 import type { SimilarityMatrix } from './similarity.js';
@@ -20,61 +17,6 @@ export interface EngineContext {
   db?: Database | null;
   signal?: AbortSignal;
   progress?: (done: number, total: number, message: string) => void;
-}
-
-export interface OpenedInputs {
-  family: Family<Ingredient>;
-  /** ingredients in the order given (folders expanded in path order), duplicates once */
-  members: Ingredient[];
-  base: Ingredient | null;
-  warnings: string[];
-}
-
-/**
- * Open checkpoint files and folders as one family. A checkpoint found in a folder named base/pretrained/
- * zeroshot is the base, not an ingredient; a file given explicitly is always an ingredient.
- */
-export async function openInputs(
-  inputs: readonly string[],
-  options: { graph?: string; db?: Database | null; base?: string | null } = {},
-): Promise<OpenedInputs> {
-  const files: Array<{ file: string; explicit: boolean }> = [];
-  for (const input of inputs) {
-    const absolute = path.resolve(input);
-    if (!fs.existsSync(absolute))
-      throw new TureenError('not_found', `${absolute} does not exist; check the path`, { file: absolute });
-    if (fs.statSync(absolute).isDirectory()) {
-      const found = discoverCheckpoints(absolute);
-      if (found.checkpoints.length === 0 && found.pickles.length) {
-        throw new TureenError(
-          'not_supported',
-          `${absolute} holds only PyTorch pickles (${found.pickles.map((p) => path.basename(p)).join(', ')}); convert them to safetensors first (see \`tureen scan\`)`,
-          { file: absolute },
-        );
-      }
-      for (const f of found.checkpoints) files.push({ file: f, explicit: false });
-    } else files.push({ file: absolute, explicit: true });
-  }
-  const seen = new Set<string>();
-  const unique = files.filter((f) => (seen.has(f.file) ? false : (seen.add(f.file), true)));
-  if (unique.length === 0)
-    throw new TureenError('not_found', `no checkpoints (.onnx, .safetensors) in ${inputs.join(', ')}`);
-  const common = { db: options.db ?? null, ...(options.graph ? { graph: options.graph } : {}) };
-  const opened = unique.map((f) => openIngredient(f.file, f.explicit ? { ...common, base: false } : common));
-  const baseFile = options.base ? path.resolve(options.base) : null;
-  if (baseFile && !opened.some((o) => o.path === baseFile))
-    opened.push(openIngredient(baseFile, { ...common, base: true }));
-  const report = await groupFamilies(opened, { base: baseFile });
-  if (report.families.length > 1) {
-    const detail = report.mismatches.map((m) => m.message).join('\n');
-    throw new TureenError('family_mismatch', `these checkpoints cannot be averaged together:\n${detail}`, {
-      mismatches: report.mismatches,
-    });
-  }
-  const family = report.families[0]!;
-  const order = new Map(opened.map((o, i) => [o.path, i]));
-  const members = [...family.members].sort((a, b) => order.get(a.path)! - order.get(b.path)!);
-  return { family, members, base: family.base, warnings: family.warnings.map((w) => w.message) };
 }
 
 export interface CookRequest {
@@ -139,7 +81,7 @@ function coefficientsFor(
 
 /** Average checkpoints with the request's coefficients and write the soup with its recipe. */
 export async function cookWeights(request: CookRequest, ctx: EngineContext = {}): Promise<CookOutcome> {
-  const opened = await openInputs(request.ingredients, {
+  const opened = await openFamily(request.ingredients, {
     db: ctx.db ?? null,
     ...(request.graph ? { graph: request.graph } : {}),
   });
@@ -168,7 +110,7 @@ async function cookParts(
   method: string,
   parts: SoupPart[],
   params: Record<string, unknown>,
-  opened: OpenedInputs,
+  opened: OpenedFamily,
   request: Pick<CookRequest, 'outputs' | 'dtype' | 'precision' | 'externalData'>,
   ctx: EngineContext,
 ): Promise<CookOutcome> {
@@ -215,7 +157,7 @@ export async function replayRecipe(
   ctx: EngineContext = {},
 ): Promise<ReplayOutcome> {
   const recipe = readRecipe(recipeFile);
-  const opened = await openInputs(
+  const opened = await openFamily(
     recipe.ingredients.map((i) => i.path),
     { db: ctx.db ?? null, ...(options.graph ? { graph: options.graph } : {}) },
   );
@@ -268,7 +210,7 @@ export async function similarityOf(
   options: { base?: string; graph?: string },
   ctx: EngineContext = {},
 ): Promise<SimilarityMatrix & { warnings: string[] }> {
-  const opened = await openInputs(inputs, {
+  const opened = await openFamily(inputs, {
     db: ctx.db ?? null,
     ...(options.graph ? { graph: options.graph } : {}),
     ...(options.base ? { base: options.base } : {}),

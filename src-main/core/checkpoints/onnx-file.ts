@@ -8,6 +8,7 @@ import { TureenError } from '../../common/errors.js';
 import type { DType } from '../tensors/dtypes.js';
 import { dtypeBytes, elementCount, fromOnnxDataType, onnxDataTypeName } from '../tensors/dtypes.js';
 import { resolveInside } from './paths.js';
+import { readRegularFile } from './read-range.js';
 
 /** Protobuf cannot encode a message of 2 GiB or more; bigger models keep their weights in external data. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -71,15 +72,12 @@ export function decodeModel(file: string, bytes: Uint8Array): ModelProto {
   return model;
 }
 
+/** Read and decode an ONNX file: only a regular file, never more than its real size nor than protobuf allows. */
 export function readModelFile(file: string): { bytes: Buffer; model: ModelProto } {
-  const size = fs.statSync(file).size;
-  if (size > PROTOBUF_LIMIT) {
-    throw bad(
-      file,
-      `${size} bytes: an ONNX protobuf cannot exceed 2 GiB; export with external data (save_as_external_data=True)`,
-    );
-  }
-  const bytes = fs.readFileSync(file);
+  const bytes = readRegularFile(file, 'bad_checkpoint', {
+    bytes: PROTOBUF_LIMIT,
+    what: 'an ONNX protobuf (export with external data: save_as_external_data=True)',
+  });
   return { bytes, model: decodeModel(file, bytes) };
 }
 
@@ -133,9 +131,9 @@ function externalLocation(file: string, t: TensorProto, expected: number): Tenso
   if (!location)
     throw bad(file, `initializer "${t.name}": external data without a location`, { tensor: t.name });
   const target = resolveInside(path.dirname(file), location, file);
-  let size: number;
+  let stat: fs.Stats;
   try {
-    size = fs.statSync(target).size;
+    stat = fs.statSync(target);
   } catch {
     throw bad(
       file,
@@ -143,6 +141,14 @@ function externalLocation(file: string, t: TensorProto, expected: number): Tenso
       { tensor: t.name, reference: location },
     );
   }
+  if (!stat.isFile()) {
+    throw bad(
+      file,
+      `initializer "${t.name}": its external data "${location}" is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; it must be the file holding the weights`,
+      { tensor: t.name, reference: location },
+    );
+  }
+  const size = stat.size;
   const offset = Number(entries.get('offset') ?? '0');
   const length = entries.has('length') ? Number(entries.get('length')) : expected;
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {

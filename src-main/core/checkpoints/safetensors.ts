@@ -5,9 +5,13 @@ import type { DType } from '../tensors/dtypes.js';
 import { dtypeBytes, elementCount, fromSafetensorsDType, toSafetensorsDType } from '../tensors/dtypes.js';
 import { writeAll } from './atomic.js';
 import { resolveInside } from './paths.js';
+import type { FileErrorCode } from './read-range.js';
+import { openRegularFile, readAt, readRegularFile } from './read-range.js';
 
 /** Headers above this are refused before allocating (the format's own reference reader uses 100 MB). */
 export const MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024;
+/** A shard index lists names and file names only; anything this large is not one. */
+const MAX_SHARD_INDEX = 64 * 1024 * 1024;
 
 export interface SafetensorsEntry {
   name: string;
@@ -27,27 +31,60 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-function bad(file: string, message: string, detail: Record<string, unknown> = {}): TureenError {
-  return new TureenError('bad_checkpoint', `${file}: ${message}`, { file, ...detail });
+function refusal(code: FileErrorCode) {
+  return (file: string, message: string, detail: Record<string, unknown> = {}): TureenError =>
+    new TureenError(code, `${file}: ${message}`, { file, ...detail });
 }
 
-function readExactly(fd: number, length: number, position: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
+/**
+ * The data section must be covered exactly, as the format requires: tensors back to back from offset 0 with no
+ * hole and no overlap, the last one ending at the end of the file. A header length that is off by one byte,
+ * or bytes appended or cut off, therefore never reads every tensor shifted.
+ */
+function checkCoverage(
+  file: string,
+  tensors: readonly SafetensorsEntry[],
+  dataStart: number,
+  dataBytes: number,
+  code: FileErrorCode,
+): void {
+  const bad = refusal(code);
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
+  let end = dataStart;
+  let previous: string | null = null;
+  for (const t of sorted) {
+    if (t.offset < end) {
+      throw bad(file, `tensors "${previous}" and "${t.name}" overlap in the data section`, {
+        tensors: [previous, t.name],
+      });
+    }
+    if (t.offset > end) {
+      throw bad(
+        file,
+        `${t.offset - end} bytes before tensor "${t.name}" belong to no tensor; the header is damaged`,
+        { tensor: t.name },
+      );
+    }
+    end = t.offset + t.byteLength;
+    previous = t.name;
   }
-  return done === length ? buf : buf.subarray(0, done);
+  const covered = end - dataStart;
+  if (covered !== dataBytes) {
+    throw bad(
+      file,
+      `the tensors cover ${covered} data bytes but the file has ${dataBytes} after the header; the header length is wrong or the file was cut or extended`,
+    );
+  }
 }
 
-/** Parse and validate a header already in memory (shared by the file reader and the fuzz tests). */
-export function parseSafetensorsHeader(
+/** Parse and validate a header already in memory. */
+function parseSafetensorsHeader(
   file: string,
   headerBytes: Uint8Array,
   fileBytes: number,
+  code: FileErrorCode = 'bad_checkpoint',
 ): SafetensorsHeader {
+  const bad = refusal(code);
   const dataStart = 8 + headerBytes.byteLength;
   let json: unknown;
   try {
@@ -126,26 +163,26 @@ export function parseSafetensorsHeader(
     }
     tensors.push({ name, dtype, shape, offset: dataStart + begin, byteLength: end - begin });
   }
-  const sorted = [...tensors].sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const cur = sorted[i]!;
-    if (cur.offset < prev.offset + prev.byteLength) {
-      throw bad(file, `tensors "${prev.name}" and "${cur.name}" overlap in the data section`, {
-        tensors: [prev.name, cur.name],
-      });
-    }
-  }
+  if (tensors.length === 0) throw bad(file, 'holds no tensors');
+  checkCoverage(file, tensors, dataStart, dataBytes, code);
   return { file, bytes: fileBytes, dataStart, tensors, metadata };
 }
 
-/** Read a safetensors file's header; never reads tensor data, never trusts a length before checking it. */
-export function readSafetensorsHeader(file: string): SafetensorsHeader {
-  const fd = fs.openSync(file, 'r');
+/**
+ * Read a safetensors file's header; never reads tensor data, never trusts a length before checking it.
+ * `code` names what the file was opened as (a checkpoint or an eval set), so refusals say which.
+ */
+export function readSafetensorsHeader(
+  file: string,
+  code: FileErrorCode = 'bad_checkpoint',
+): SafetensorsHeader {
+  const bad = refusal(code);
+  const { fd, size } = openRegularFile(file, code);
   try {
-    const size = fs.fstatSync(fd).size;
     if (size < 8) throw bad(file, `only ${size} bytes: too short for a safetensors file (truncated?)`);
-    const prefix = readExactly(fd, 8, 0);
+    const prefix = readAt(fd, 8, 0);
+    if (prefix.byteLength < 8)
+      throw bad(file, 'ended while reading the header length; the file is truncated');
     const headerLength = prefix.readBigUInt64LE(0);
     if (headerLength > BigInt(MAX_SAFETENSORS_HEADER)) {
       throw bad(
@@ -160,10 +197,12 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       );
     }
     if (headerLength < 2n) throw bad(file, 'the header is empty; the file is damaged or not safetensors');
-    const header = readExactly(fd, Number(headerLength), 8);
+    const header = readAt(fd, Number(headerLength), 8);
+    if (header.byteLength < Number(headerLength))
+      throw bad(file, 'ended while reading the header; the file is truncated');
     if (header[0] !== 0x7b)
       throw bad(file, 'the header does not start with "{"; this is not a safetensors file');
-    return parseSafetensorsHeader(file, header, size);
+    return parseSafetensorsHeader(file, header, size, code);
   } finally {
     fs.closeSync(fd);
   }
@@ -179,9 +218,11 @@ export interface ShardIndex {
 
 /** `model.safetensors.index.json` (Hugging Face sharded layout); shard names may not leave the folder. */
 export function readShardIndex(file: string): ShardIndex {
+  const bad = refusal('bad_checkpoint');
+  const bytes = readRegularFile(file, 'bad_checkpoint', { bytes: MAX_SHARD_INDEX, what: 'a shard index' });
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw bad(file, `not valid JSON (${(error as Error).message})`);
   }
@@ -196,6 +237,8 @@ export function readShardIndex(file: string): ShardIndex {
       throw bad(file, `weight_map["${name}"] is not a file name`, { tensor: name });
     map.set(name, resolveInside(dir, shard, file));
   }
+  if (map.size === 0)
+    throw bad(file, '"weight_map" is empty: the index names no tensor, so there is no checkpoint to read');
   const metadata = (json as { metadata?: unknown }).metadata;
   return {
     file,

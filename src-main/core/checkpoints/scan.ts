@@ -10,7 +10,8 @@ import type {
 import { toErrorInfo } from '../../common/errors.js';
 import type { FileStamp } from './hashing.js';
 import { stampOf } from './hashing.js';
-import { discoverCheckpoints } from './discover.js';
+import type { IgnoredFile } from './discover.js';
+import { discover } from './discover.js';
 import type { Family } from './families.js';
 import { groupFamilies, parameterCount } from './families.js';
 import { hyperparametersOf } from './hyperparameters.js';
@@ -21,6 +22,13 @@ type Checkpoint = z.output<typeof CheckpointSummary>;
 type FamilyOut = z.output<typeof FamilySummary>;
 type MismatchOut = z.output<typeof MismatchSchema>;
 type Scan = z.output<typeof ScanResult>;
+
+/** The code the PyTorch reader gives a pickle that holds no state dict (optimizer state, a tokenizer, ...). */
+const NOT_A_MODEL = 'not_a_model';
+
+function isNotAModel(error: unknown): error is Error {
+  return error instanceof Error && (error as { code?: unknown }).code === NOT_A_MODEL;
+}
 
 interface CheckpointRow {
   id: number;
@@ -112,14 +120,25 @@ export function familyOut(family: Family, root: string, kitchenId: number | null
   };
 }
 
+/** What a scan stores beside the checkpoint rows (the scan_reports table). */
+interface StoredScanReport {
+  families: FamilyOut[];
+  mismatches: MismatchOut[];
+  ignored: IgnoredFile[];
+  evalSets: string[];
+}
+
 /**
  * Scan a folder: find checkpoints, read the ones that are new or changed (by size and mtime of every
- * file they consist of), hash them (cached), read hyperparameters, group families, store it all.
+ * file they consist of), hash them (cached), read hyperparameters, group families, store it all. A file that
+ * cannot be read is stored with its reason (no format, no family) and the scan goes on; a pickle that holds
+ * no model is listed as ignored. A folder that does not exist fails the scan.
  */
 export async function scanFolder(db: Database, folder: string, options: ScanOptions = {}): Promise<Scan> {
   const root = path.resolve(folder);
   const kitchenId = options.kitchenId ?? null;
-  const found = discoverCheckpoints(root);
+  const found = discover(root);
+  const ignored = [...found.ignored];
   const existing = new Map(
     (db.prepare('SELECT * FROM checkpoints WHERE root = ?').all(root) as CheckpointRow[]).map((r) => [
       r.path,
@@ -135,8 +154,9 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
       hyperparameters = excluded.hyperparameters, summary = excluded.summary, stamps = excluded.stamps,
       error = excluded.error, scanned_at = excluded.scanned_at`);
   const stats = { read: 0, reused: 0, removed: 0, failed: 0 };
+  const present = new Set<string>();
   const total = found.checkpoints.length;
-  for (const [i, file] of found.checkpoints.entries()) {
+  for (const [i, { path: file }] of found.checkpoints.entries()) {
     options.signal?.throwIfAborted();
     options.progress?.(i, total, path.relative(root, file));
     const hp = hyperparametersOf(file, root);
@@ -151,6 +171,7 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
         kitchenId,
         old.id,
       );
+      present.add(file);
       stats.reused++;
       continue;
     }
@@ -174,21 +195,20 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
         error: null,
         scanned_at: now,
       });
+      present.add(file);
       stats.read++;
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      let bytes = 0;
-      try {
-        bytes = stampOf(file).size;
-      } catch {
-        // vanished during the scan
+      if (isNotAModel(error)) {
+        ignored.push({ path: file, reason: error.message });
+        continue;
       }
       upsert.run({
         root,
         kitchen_id: kitchenId,
         path: file,
         format: null,
-        bytes,
+        bytes: sizeOrZero(file),
         params: 0,
         dtype: '',
         is_base: 0,
@@ -199,10 +219,10 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
         error: JSON.stringify(toErrorInfo(error)),
         scanned_at: now,
       });
+      present.add(file);
       stats.failed++;
     }
   }
-  const present = new Set(found.checkpoints);
   const remove = db.prepare('DELETE FROM checkpoints WHERE id = ?');
   for (const [file, row] of existing) {
     if (!present.has(file)) {
@@ -224,35 +244,33 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
     for (const m of [...f.members, ...(f.base ? [f.base] : [])]) familyOf.set(m.path, f.id);
     for (const d of f.duplicates) for (const p of d.duplicates) familyOf.set(p, f.id);
   }
-  const families = report.families.map((f) => familyOut(f, root, kitchenId));
-  const mismatches: MismatchOut[] = report.mismatches;
+  const stored: StoredScanReport = {
+    families: report.families.map((f) => familyOut(f, root, kitchenId)),
+    mismatches: report.mismatches,
+    ignored: ignored.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    evalSets: found.evalSets,
+  };
   db.transaction(() => {
     const setFamily = db.prepare('UPDATE checkpoints SET family_id = ? WHERE id = ?');
     for (const r of rows) setFamily.run(familyOf.get(r.path) ?? null, r.id);
     db.prepare(
       `INSERT INTO scan_reports (root, kitchen_id, report, scanned_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(root) DO UPDATE SET kitchen_id = excluded.kitchen_id, report = excluded.report, scanned_at = excluded.scanned_at`,
-    ).run(
-      root,
-      kitchenId,
-      JSON.stringify({ families, mismatches, pickles: found.pickles, evalSets: found.evalSets }),
-      now,
-    );
+    ).run(root, kitchenId, JSON.stringify(stored), now);
   })();
   options.progress?.(total, total, 'scanned');
   const checkpoints = (
     db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[]
   ).map(toCheckpoint);
-  return {
-    root,
-    kitchenId,
-    checkpoints,
-    families,
-    mismatches,
-    pickles: found.pickles,
-    evalSets: found.evalSets,
-    stats,
-  };
+  return { root, kitchenId, checkpoints, ...stored, stats };
+}
+
+function sizeOrZero(file: string): number {
+  try {
+    return stampOf(file).size;
+  } catch {
+    return 0; // vanished during the scan
+  }
 }
 
 export interface Scope {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
-import type { StoredDtype, StoredTensor } from './safetensors-header.js';
-import { DTYPE_BYTES, parseSafetensorsHeader } from './safetensors-header.js';
+import { readRegularFile } from '../checkpoints/read-range.js';
+import type { SafetensorsEntry, SafetensorsHeader } from '../checkpoints/safetensors.js';
+import { readSafetensorsHeader } from '../checkpoints/safetensors.js';
+import type { DType } from '../tensors/dtypes.js';
+import { dtypeBytes, toSafetensorsDType } from '../tensors/dtypes.js';
 import type { InputTransform } from './transform.js';
 import { parseTransforms } from './transform.js';
 import { metadataJson } from './metadata-json.js';
@@ -14,7 +16,7 @@ export type EvalRole = (typeof EVAL_ROLES)[number];
 
 export interface EvalInput {
   name: string;
-  dtype: StoredDtype;
+  dtype: DType;
   /** full shape, first axis N */
   shape: number[];
   /** the stored bytes (a view into the file's buffer) */
@@ -37,9 +39,9 @@ export interface EvalSet {
   bytes: number;
 }
 
-const LABEL_DTYPES = new Set<StoredDtype>(['U8', 'I8', 'I16', 'I32', 'I64', 'U16', 'U32', 'U64']);
+const LABEL_DTYPES = new Set<DType>(['u8', 'i8', 'i16', 'i32', 'i64', 'u16', 'u32', 'u64']);
 
-function readLabels(file: string, tensor: StoredTensor, data: Uint8Array): Int32Array {
+function readLabels(file: string, tensor: SafetensorsEntry, data: Uint8Array): Int32Array {
   if (!LABEL_DTYPES.has(tensor.dtype) || tensor.shape.length !== 1) {
     throw new TureenError(
       'bad_evalset',
@@ -50,31 +52,31 @@ function readLabels(file: string, tensor: StoredTensor, data: Uint8Array): Int32
   const n = tensor.shape[0]!;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Int32Array(n);
-  const size = DTYPE_BYTES[tensor.dtype];
+  const size = dtypeBytes(tensor.dtype);
   for (let i = 0; i < n; i++) {
     const o = i * size;
     let v: number;
     switch (tensor.dtype) {
-      case 'U8':
+      case 'u8':
         v = view.getUint8(o);
         break;
-      case 'I8':
+      case 'i8':
         v = view.getInt8(o);
         break;
-      case 'I16':
+      case 'i16':
         v = view.getInt16(o, true);
         break;
-      case 'U16':
+      case 'u16':
         v = view.getUint16(o, true);
         break;
-      case 'I32':
+      case 'i32':
         v = view.getInt32(o, true);
         break;
-      case 'U32':
+      case 'u32':
         v = view.getUint32(o, true);
         break;
       default:
-        v = Number(tensor.dtype === 'I64' ? view.getBigInt64(o, true) : view.getBigUint64(o, true));
+        v = Number(tensor.dtype === 'i64' ? view.getBigInt64(o, true) : view.getBigUint64(o, true));
     }
     if (v < 0 || !Number.isSafeInteger(v) || v > 0x7fffffff) {
       throw new TureenError('bad_evalset', `${file}: label ${v} at index ${i} is negative or too large`, {
@@ -117,28 +119,29 @@ function parseClassSubset(file: string, raw: string | undefined): number[] | nul
 }
 
 /**
- * True when a safetensors header looks like an eval set (a 1-D integer `labels` plus inputs whose first axis
- * matches it) rather than a state dict. Used when scanning folders.
+ * A safetensors file whose 1-D integer `labels` of length N sits beside tensors with first axis N is an eval
+ * set, not a state dict: the one rule discovery, the checkpoint reader and the eval-set reader share.
  */
-export function looksLikeEvalSet(tensors: readonly StoredTensor[]): boolean {
-  const labels = tensors.find((t) => t.name === 'labels');
+export function looksLikeEvalSet(header: Pick<SafetensorsHeader, 'tensors'>): boolean {
+  const labels = header.tensors.find((t) => t.name === 'labels');
   if (!labels || labels.shape.length !== 1 || !LABEL_DTYPES.has(labels.dtype)) return false;
-  const others = tensors.filter((t) => t.name !== 'labels');
+  const others = header.tensors.filter((t) => t !== labels);
   return others.length > 0 && others.every((t) => t.shape[0] === labels.shape[0]);
 }
 
+/** Eval sets are read whole (streaming comes with the real-data issue); larger files are refused up front. */
+const MAX_EVALSET_BYTES = 2 * 1024 ** 3;
+
 export function readEvalSet(file: string): EvalSet {
   const absolute = path.resolve(file);
-  let buffer: Buffer;
-  try {
-    buffer = fs.readFileSync(absolute);
-  } catch (error) {
-    throw new TureenError('not_found', `cannot read eval set ${absolute}: ${(error as Error).message}`, {
+  const layout = readSafetensorsHeader(absolute, 'bad_evalset');
+  const buffer = readRegularFile(absolute, 'bad_evalset', { bytes: MAX_EVALSET_BYTES, what: 'an eval set' });
+  if (buffer.byteLength !== layout.bytes) {
+    throw new TureenError('io_error', `${absolute} changed while it was read; read it again`, {
       file: absolute,
     });
   }
-  const layout = parseSafetensorsHeader(absolute, buffer);
-  const data = buffer.subarray(layout.headerBytes);
+  const bytesOf = (t: SafetensorsEntry) => buffer.subarray(t.offset, t.offset + t.byteLength);
   const labelTensor = layout.tensors.find((t) => t.name === 'labels');
   if (!labelTensor) {
     throw new TureenError(
@@ -147,12 +150,19 @@ export function readEvalSet(file: string): EvalSet {
       { file: absolute },
     );
   }
-  const labels = readLabels(absolute, labelTensor, data.subarray(labelTensor.begin, labelTensor.end));
+  const labels = readLabels(absolute, labelTensor, bytesOf(labelTensor));
   const n = labels.length;
+  if (n === 0) {
+    throw new TureenError(
+      'bad_evalset',
+      `${absolute} holds 0 examples ("labels" is empty): no metric is defined on an empty set`,
+      { file: absolute, tensor: 'labels' },
+    );
+  }
   const inputs: EvalInput[] = layout.tensors
     .filter((t) => t.name !== 'labels')
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: data.subarray(t.begin, t.end) }));
+    .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: bytesOf(t) }));
   if (inputs.length === 0) {
     throw new TureenError('bad_evalset', `${absolute} holds only labels; add one tensor per model input`, {
       file: absolute,
@@ -168,11 +178,7 @@ export function readEvalSet(file: string): EvalSet {
     }
   }
   const meta = layout.metadata;
-  const transforms = parseTransforms(
-    absolute,
-    meta['tureen.transform'],
-    inputs.map((i) => i.name),
-  );
+  const transforms = parseTransforms(absolute, meta['tureen.transform'], inputs);
   const classSubset = parseClassSubset(absolute, meta['tureen.class_subset']);
   if (classSubset) {
     const bad = labels.findIndex((l) => l >= classSubset.length);
@@ -186,11 +192,7 @@ export function readEvalSet(file: string): EvalSet {
   }
   const hash = evalSetHash(
     inputs,
-    {
-      dtype: labelTensor.dtype,
-      shape: labelTensor.shape,
-      bytes: data.subarray(labelTensor.begin, labelTensor.end),
-    },
+    { dtype: labelTensor.dtype, shape: labelTensor.shape, bytes: bytesOf(labelTensor) },
     transforms,
     classSubset,
   );
@@ -227,42 +229,17 @@ export function evalSetHash(
   const field = (text: string) => hash.update(`${Buffer.byteLength(text)}:${text}`);
   field(EVALSET_HASH_SCHEME);
   for (const t of [...inputs, { name: 'labels', ...labels }]) {
-    field(canonicalJson({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.bytes.byteLength }));
+    // dtypes are hashed in the file's own spelling (F32, U8): hashes of existing sets never change
+    field(
+      canonicalJson({
+        name: t.name,
+        dtype: toSafetensorsDType(t.dtype),
+        shape: t.shape,
+        bytes: t.bytes.byteLength,
+      }),
+    );
     hash.update(t.bytes);
   }
   field(canonicalJson({ inputs: inputs.map((i) => i.name), transform: transforms, classSubset }));
   return hash.digest('hex');
-}
-
-/** Tensors and metadata of a safetensors file without reading its data (to tell eval sets from state dicts). */
-export function readSafetensorsHeaderFile(
-  file: string,
-): { tensors: StoredTensor[]; metadata: Record<string, string> } | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const head = Buffer.alloc(8);
-    fs.readSync(fd, head, 0, 8, 0);
-    const length = Number(head.readBigUInt64LE(0));
-    if (length <= 0 || 8 + length > fs.fstatSync(fd).size) return null;
-    const header = Buffer.alloc(length);
-    fs.readSync(fd, header, 0, length, 8);
-    const parsed = JSON.parse(header.toString('utf8')) as Record<
-      string,
-      { dtype?: string; shape?: number[] }
-    >;
-    const metadata = (parsed.__metadata__ ?? {}) as Record<string, string>;
-    const tensors = Object.entries(parsed)
-      .filter(([name]) => name !== '__metadata__')
-      .map(([name, t]) => ({ name, dtype: t.dtype as StoredDtype, shape: t.shape ?? [], begin: 0, end: 0 }));
-    return { tensors, metadata };
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
 }

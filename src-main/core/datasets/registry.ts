@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import type { EvalSetSummary } from '../../common/api/evalsets.js';
 import { TureenError } from '../../common/errors.js';
 import type { EvalRole, EvalSet } from './evalset.js';
-import { looksLikeEvalSet, readEvalSet, readSafetensorsHeaderFile } from './evalset.js';
+import { discover } from '../checkpoints/discover.js';
+import { readEvalSet } from './evalset.js';
 
 export type EvalSetInfo = z.output<typeof EvalSetSummary>;
 
@@ -80,26 +81,6 @@ export function summarize(roled: RoledEvalSet): EvalSetInfo {
   };
 }
 
-/** Every eval-set file under a folder (recursively; hidden folders skipped), by header only. */
-export function findEvalSetFiles(folder: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of fs
-      .readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith('.')) continue;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.safetensors')) {
-        const header = readSafetensorsHeaderFile(full);
-        if (header && looksLikeEvalSet(header.tensors)) out.push(full);
-      }
-    }
-  };
-  walk(path.resolve(folder));
-  return out;
-}
-
 /** Names must be unique among the sets used together: they key the results. */
 export function checkUniqueNames(list: readonly EvalSet[]): void {
   const seen = new Map<string, string>();
@@ -141,7 +122,7 @@ export function planEvalSets(
       ? []
       : options.folders
           .filter((f) => fs.existsSync(f) && fs.statSync(f).isDirectory())
-          .flatMap((folder) => findEvalSetFiles(folder))
+          .flatMap((folder) => discover(folder).evalSets)
           .map((file) => withRole(db, loadEvalSet(file)));
   let holdout: RoledEvalSet | null;
   if (options.holdout) {

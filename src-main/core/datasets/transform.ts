@@ -1,6 +1,6 @@
 import { TureenError } from '../../common/errors.js';
 import { metadataJson } from './metadata-json.js';
-import type { StoredDtype } from './safetensors-header.js';
+import type { DType } from '../tensors/dtypes.js';
 
 /** `(x * scale - mean[c]) / std[c]` after casting to float32, c along `channel_axis` (DESIGN.md, Formats). */
 export interface InputTransform {
@@ -14,11 +14,42 @@ function isNumberList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v));
 }
 
+/** The inputs a transform may name, with their stored shapes (first axis N). */
+export interface TransformTarget {
+  name: string;
+  shape: readonly number[];
+}
+
+/**
+ * A transform must fit its input: the channel axis inside the input's rank (checked whenever it matters: it
+ * was given, or mean/std have more than one value), and mean/std of length 1 or that axis' size.
+ */
+function checkAgainstShape(file: string, target: TransformTarget, t: InputTransform, axisGiven: boolean) {
+  const rank = target.shape.length;
+  const perChannel = t.mean.length > 1;
+  if ((axisGiven || perChannel) && (t.channel_axis < 0 || t.channel_axis >= rank)) {
+    throw new TureenError(
+      'bad_evalset',
+      `${file}: tureen.transform for "${target.name}": channel_axis ${t.channel_axis} is outside the input's ${rank} axes ${JSON.stringify(target.shape)}`,
+      { file, tensor: target.name },
+    );
+  }
+  const channels = target.shape[t.channel_axis];
+  if (perChannel && t.mean.length !== channels) {
+    throw new TureenError(
+      'bad_evalset',
+      `${file}: tureen.transform for "${target.name}": ${t.mean.length} mean/std values, but axis ${t.channel_axis} of ${JSON.stringify(target.shape)} has ${channels} channels (give 1 value or ${channels})`,
+      { file, tensor: target.name },
+    );
+  }
+}
+
 export function parseTransforms(
   file: string,
   raw: string | undefined,
-  inputNames: string[],
+  inputs: readonly TransformTarget[],
 ): Record<string, InputTransform> {
+  const inputNames = inputs.map((i) => i.name);
   const value = metadataJson(file, 'tureen.transform', raw, 'write a map keyed by input name');
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -58,31 +89,38 @@ export function parseTransforms(
         },
       );
     }
-    out[name] = { scale, mean, std, channel_axis: axis as number };
+    const transform = { scale, mean, std, channel_axis: axis as number };
+    checkAgainstShape(
+      file,
+      inputs.find((i) => i.name === name)!,
+      transform,
+      spec.channel_axis !== undefined,
+    );
+    out[name] = transform;
   }
   return out;
 }
 
-function storedAsNumbers(dtype: StoredDtype, bytes: Uint8Array): ArrayLike<number> {
+function storedAsNumbers(dtype: DType, bytes: Uint8Array): ArrayLike<number> {
   const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const { buffer, byteOffset, byteLength } = aligned;
   switch (dtype) {
-    case 'U8':
-    case 'BOOL':
+    case 'u8':
+    case 'bool':
       return aligned;
-    case 'I8':
+    case 'i8':
       return new Int8Array(buffer, byteOffset, byteLength);
-    case 'I16':
+    case 'i16':
       return new Int16Array(buffer, byteOffset, byteLength / 2);
-    case 'U16':
+    case 'u16':
       return new Uint16Array(buffer, byteOffset, byteLength / 2);
-    case 'I32':
+    case 'i32':
       return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case 'U32':
+    case 'u32':
       return new Uint32Array(buffer, byteOffset, byteLength / 4);
-    case 'F32':
+    case 'f32':
       return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case 'F64':
+    case 'f64':
       return new Float64Array(buffer, byteOffset, byteLength / 8);
     default:
       throw new TureenError(
@@ -97,7 +135,7 @@ function storedAsNumbers(dtype: StoredDtype, bytes: Uint8Array): ArrayLike<numbe
  * (x·scale, then − mean, then ÷ std), so the inputs match PyTorch's bit for bit.
  */
 export function toFloat32Input(
-  dtype: StoredDtype,
+  dtype: DType,
   shape: readonly number[],
   bytes: Uint8Array,
   transform?: InputTransform,

@@ -1,4 +1,5 @@
 import { TureenError } from '../../common/errors.js';
+import type { DType } from '../tensors/dtypes.js';
 import type { EvalSet } from './evalset.js';
 
 /** What the inference host reports about a model's inputs and its logits output. */
@@ -9,7 +10,7 @@ export interface ModelSignature {
 }
 
 const FLOAT_TYPES = new Set(['float32']);
-const INTEGER_STORED = new Set(['U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64']);
+const FEEDABLE_STORED = new Set<DType>(['u8', 'i8', 'i16', 'u16', 'i32', 'u32', 'i64', 'f32', 'f64']);
 
 /**
  * Everything that can be checked before inference starts: input names, per-example shapes, dtypes, the label
@@ -28,7 +29,7 @@ export function validateEvalSet(set: EvalSet, model: ModelSignature, modelLabel:
     }
     if (!FLOAT_TYPES.has(input.type)) {
       problems.push(`the model input "${input.name}" is ${input.type}; Tureen feeds float32 inputs only`);
-    } else if (!INTEGER_STORED.has(stored.dtype) && stored.dtype !== 'F32' && stored.dtype !== 'F64') {
+    } else if (!FEEDABLE_STORED.has(stored.dtype)) {
       problems.push(
         `"${input.name}" is stored as ${stored.dtype}; store it as uint8, an integer type, float32 or float64`,
       );

@@ -15,7 +15,7 @@ import { comparePlan } from './compare-methods.js';
 import { greedyEnsemble } from './ensembles.js';
 import type { Ranked } from './greedy.js';
 import { greedyOrder, greedySoup } from './greedy.js';
-import { openSweep } from './ingredients.js';
+import { openFamily } from '../checkpoints/open-family.js';
 import { LEARNED_DEFAULT_BUDGET, learnedSoup } from './learned.js';
 import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
 import { saveRecipe } from './recipe-store.js';
@@ -58,7 +58,7 @@ export async function compareSweep(
   runner: RecipeRunner,
   input: CompareInput,
 ): Promise<Omit<Table, 'id' | 'createdAt'>> {
-  const sweep = await openSweep(input.folders, { db });
+  const sweep = await openFamily(input.folders, { db });
   const folders = input.folders.filter((f) => fs.existsSync(f) && fs.statSync(f).isDirectory());
   const plan = planEvalSets(db, {
     folders,

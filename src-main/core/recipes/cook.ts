@@ -14,8 +14,8 @@ import { computeMetrics } from '../inference/metrics.js';
 import type { MetricValues } from '../../common/api/evaluations.js';
 import type { Ranked } from './greedy.js';
 import { greedySoup } from './greedy.js';
-import type { Sweep } from './ingredients.js';
-import { openSweep } from './ingredients.js';
+import type { OpenedFamily } from '../checkpoints/open-family.js';
+import { openFamily } from '../checkpoints/open-family.js';
 import { LEARNED_DEFAULT_BUDGET, LEARNED_OPTIMISER, learnedSoup } from './learned.js';
 import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
 import { mergeMethod } from './methods/index.js';
@@ -55,7 +55,7 @@ export function metricValues(e: Evaluation): Metrics {
 export async function rankOnHoldout(
   runner: RecipeRunner,
   models: SoupModels,
-  sweep: Sweep,
+  sweep: OpenedFamily,
   holdout: EvalSet,
 ): Promise<Array<Ranked<Ingredient>>> {
   runner.plan(holdout.n * sweep.members.length);
@@ -100,7 +100,7 @@ function folderInputs(inputs: readonly string[]): string[] {
 
 /** Cook a soup (or an interpolation sweep), evaluate it on every eval set, store the recipe, write it if asked. */
 export async function cook(db: Database, runner: RecipeRunner, input: CookInput): Promise<CookOutput> {
-  const sweep = await openSweep(input.ingredients, { db, ...(input.base ? { base: input.base } : {}) });
+  const sweep = await openFamily(input.ingredients, { db, ...(input.base ? { base: input.base } : {}) });
   const merge = mergeMethod(input.method) ?? null;
   const search = merge && input.search ? parseSearch(input.search, merge) : null;
   const needsHoldout = input.method === 'greedy' || input.method === 'learned' || search !== null;
@@ -254,7 +254,7 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
 }
 
 /** A, B for interpolation: two ingredients, or the base and one fine-tuned ingredient (WiSE-FT). */
-function interpolationEnds(sweep: Sweep): [Ingredient, Ingredient] {
+function interpolationEnds(sweep: OpenedFamily): [Ingredient, Ingredient] {
   if (sweep.members.length === 2) return [sweep.members[0]!, sweep.members[1]!];
   if (sweep.members.length === 1 && sweep.base) return [sweep.base, sweep.members[0]!];
   throw new TureenError(
@@ -266,7 +266,7 @@ function interpolationEnds(sweep: Sweep): [Ingredient, Ingredient] {
 async function interpolate(
   runner: RecipeRunner,
   models: SoupModels,
-  sweep: Sweep,
+  sweep: OpenedFamily,
   plan: EvalPlan,
   alphas: readonly number[],
 ) {

@@ -3,7 +3,7 @@ import type { GreedyStep } from '../../common/api/recipes.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { EngineEvaluation } from '../inference/engine.js';
-import { byPath } from './ingredients.js';
+import { byPath } from '../checkpoints/open-family.js';
 import type { RecipeRunner } from './runner.js';
 import type { IdentifiedModel, SoupModels } from './soup-models.js';
 

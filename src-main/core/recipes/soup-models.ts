@@ -4,7 +4,7 @@ import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
 import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
 import type { ModelIdentity } from '../inference/evaluation-store.js';
 import type { EvalModel } from '../inference/evaluator.js';
-import type { Sweep } from './ingredients.js';
+import type { OpenedFamily } from '../checkpoints/open-family.js';
 
 export type IdentifiedModel = EvalModel & { identity: ModelIdentity };
 
@@ -14,12 +14,12 @@ export type IdentifiedModel = EvalModel & { identity: ModelIdentity };
  */
 export class SoupModels {
   private constructor(
-    readonly sweep: Sweep,
+    readonly sweep: OpenedFamily,
     readonly graph: FamilyGraph,
     readonly graphKey: string,
   ) {}
 
-  static async create(sweep: Sweep): Promise<SoupModels> {
+  static async create(sweep: OpenedFamily): Promise<SoupModels> {
     const graph = await familyGraph(sweep.family);
     const graphKey = createHash('sha256').update(graph.graphBytes).digest('hex');
     return new SoupModels(sweep, graph, graphKey);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { importImageFolder } from '../datasets/import/import.js';
 import { findLeakage } from '../datasets/leakage.js';
 import type { RoledEvalSet } from '../datasets/registry.js';
-import { findEvalSetFiles, loadEvalSet, setAppRole, summarize, withRole } from '../datasets/registry.js';
+import { discover } from '../checkpoints/discover.js';
+import { loadEvalSet, setAppRole, summarize, withRole } from '../datasets/registry.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable, checkWritable, listKitchens } from './kitchens.js';
 
@@ -15,7 +16,7 @@ export function evalsetHandlers(
       const folders = req.folder ? [checkReadable(ctx, req.folder)] : listKitchens(ctx).map((k) => k.path);
       const roled: RoledEvalSet[] = folders
         .filter((f) => fs.existsSync(f))
-        .flatMap((f) => findEvalSetFiles(f))
+        .flatMap((f) => discover(f).evalSets)
         .map((file) => withRole(ctx.db, loadEvalSet(file)));
       const leakage = roled
         .filter((r) => r.role === 'holdout')

@@ -4,8 +4,8 @@ import { engineFor } from '../inference/engine.js';
 import { listEvaluations } from '../inference/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
-import { openSweep } from '../recipes/ingredients.js';
-import type { Sweep } from '../recipes/ingredients.js';
+import { openFamily } from '../checkpoints/open-family.js';
+import type { OpenedFamily } from '../checkpoints/open-family.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Evaluation } from '../inference/evaluation-store.js';
@@ -36,9 +36,9 @@ export function evaluationHandlers(
           const evaluations: Evaluation[] = [];
           // Each model is opened on its own: eval accepts checkpoints of different families. All are opened
           // (structure only) before the first evaluation, so the progress bar knows the whole job up front.
-          const sweeps: Sweep[] = [];
-          for (const input of models) sweeps.push(await openSweep([input], { db: ctx.db }));
-          const ingredientsOf = (sweep: Sweep) => [...(sweep.base ? [sweep.base] : []), ...sweep.members];
+          const sweeps: OpenedFamily[] = [];
+          for (const input of models) sweeps.push(await openFamily([input], { db: ctx.db }));
+          const ingredientsOf = (sweep: OpenedFamily) => [...(sweep.base ? [sweep.base] : []), ...sweep.members];
           const images = sets.reduce((a, s) => a + s.n, 0);
           runner.planAll(sweeps.reduce((a, sweep) => a + ingredientsOf(sweep).length, 0) * images);
           for (const sweep of sweeps) {

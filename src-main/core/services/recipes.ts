@@ -5,7 +5,7 @@ import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { engineFor } from '../inference/engine.js';
 import { compareSweep, loadComparison, saveComparison } from '../recipes/compare.js';
 import { cook } from '../recipes/cook.js';
-import { openSweep } from '../recipes/ingredients.js';
+import { openFamily } from '../checkpoints/open-family.js';
 import { getRecipe, listRecipes, updateRecipeOutputs } from '../recipes/recipe-store.js';
 import { loadParts, mixParts } from '../recipes/learned.js';
 import { mergeWeights } from '../recipes/merge.js';
@@ -75,7 +75,7 @@ export function recipeHandlers(
           }
           opened.push(ingredient);
         }
-        const sweep = await openSweep(
+        const sweep = await openFamily(
           recipe.ingredients.map((i) => i.path),
           { db: ctx.db },
         );

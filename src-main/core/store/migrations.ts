@@ -3,12 +3,8 @@ import { kitchensMigration } from './migrations/001-kitchens.js';
 import { checkpointsMigration } from './migrations/002-checkpoints.js';
 import { evaluationsMigration } from './migrations/003-evaluations.js';
 import { contentKeysMigration } from './migrations/004-content-keys.js';
-
-export interface Migration {
-  version: number;
-  name: string;
-  up: (db: Database) => void;
-}
+import { unreadableCheckpointsMigration } from './migrations/005-unreadable-checkpoints.js';
+import type { Migration } from './migration.js';
 
 /**
  * Every schema change, in order. Never edit a migration that has shipped: add a new one.
@@ -19,6 +15,7 @@ export const migrations: Migration[] = [
   checkpointsMigration,
   evaluationsMigration,
   contentKeysMigration,
+  unreadableCheckpointsMigration,
 ];
 
 export function latestVersion(list: readonly Migration[] = migrations): number {

@@ -58,7 +58,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('tureen scan', () => {
-  it('lists checkpoints with hyperparameters, the base, families and pickles, and rescans incrementally', async () => {
+  it('lists checkpoints with hyperparameters, the base, families and unreadable files, and rescans incrementally', async () => {
     const first = await cli('scan', path.join(dir, 'sweep'), '--json');
     expect(first.code).toBe(0);
     expect(first.json.schema).toBe('tureen/scan@1');
@@ -68,7 +68,13 @@ describe('tureen scan', () => {
       'lr=1e-5_wd=0.1/model.onnx',
       'lr=2e-5_wd=0.1/model.onnx',
       'lr=3e-5_wd=0.1/model.onnx',
+      'old.pt',
     ]);
+    // a .pt file that is no PyTorch checkpoint is listed as unreadable with its reason, and the scan goes on
+    expect(checkpoints[4]!.format).toBeNull();
+    expect((checkpoints[4]!.error as { message: string }).message).toContain(
+      path.join(dir, 'sweep', 'old.pt'),
+    );
     expect(checkpoints[0]!.isBase).toBe(true);
     expect(checkpoints[1]!.hyperparameters).toEqual({
       lr: 1e-5,
@@ -81,13 +87,13 @@ describe('tureen scan', () => {
     expect(families).toHaveLength(1);
     expect(families[0]!.members).toHaveLength(3);
     expect(families[0]!.base).toBe(path.join(dir, 'sweep', 'base', 'model.onnx'));
-    expect(first.json.pickles).toEqual([path.join(dir, 'sweep', 'old.pt')]);
+    expect(first.json.ignored).toEqual([]);
     expect(first.json.stats).toEqual([
-      { root: path.join(dir, 'sweep'), read: 4, reused: 0, removed: 0, failed: 0 },
+      { root: path.join(dir, 'sweep'), read: 4, reused: 0, removed: 0, failed: 1 },
     ]);
     const second = await cli('scan', path.join(dir, 'sweep'), '--json');
     expect(second.json.stats).toEqual([
-      { root: path.join(dir, 'sweep'), read: 0, reused: 4, removed: 0, failed: 0 },
+      { root: path.join(dir, 'sweep'), read: 0, reused: 4, removed: 0, failed: 1 },
     ]);
   });
 
@@ -184,7 +190,7 @@ describe('tureen cook', () => {
     expect(soup.tensor('out_shape')!.dtype).toBe('i64');
   });
 
-  it('explains family mismatches and refuses pickles with the conversion hint', async () => {
+  it('lists the families it cannot average together, and refuses an unreadable file given by name', async () => {
     const other = path.join(dir, 'mixed');
     writeMlp(path.join(other, 'a', 'model.onnx'), weights[0]!);
     writeSafetensors(path.join(other, 'b', 'model.safetensors'), {
@@ -192,7 +198,8 @@ describe('tureen cook', () => {
     });
     const res = await cli('cook', 'uniform', other, '--out', path.join(dir, 'out', 'x.onnx'));
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('cannot be averaged');
+    expect(res.stderr).toContain('2 families of checkpoints that cannot be averaged together');
+    expect(res.stderr).toContain('--family');
     const pickle = await cli(
       'cook',
       'uniform',
@@ -201,8 +208,7 @@ describe('tureen cook', () => {
       path.join(dir, 'out', 'y.onnx'),
     );
     expect(pickle.code).toBe(1);
-    expect(pickle.stderr).toContain('PyTorch pickles are not read');
-    expect(pickle.stderr).toContain('st.save_file');
+    expect(pickle.stderr).toContain(path.join(dir, 'sweep', 'old.pt'));
     expect(fs.existsSync(path.join(dir, 'out', 'x.onnx'))).toBe(false);
   });
 });

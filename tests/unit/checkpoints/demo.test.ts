@@ -7,7 +7,7 @@ import {
   openIngredient,
   readSafetensorsHeader,
 } from '../../../src-main/core/checkpoints/index.js';
-import { discoverCheckpoints } from '../../../src-main/core/checkpoints/discover.js';
+import { discover } from '../../../src-main/core/checkpoints/discover.js';
 import { uniformSoup } from './uniform-soup.js';
 
 /** The demo kitchen (scripts/demo/make_demo.py) with PyTorch's reference numbers. */
@@ -38,8 +38,8 @@ function holdoutImages(reference: Reference, count: number): { data: Float32Arra
 describe.skipIf(!fs.existsSync(referenceFile))('the demo kitchen', () => {
   it('is one family of ONNX and safetensors runs with its base, hashes as PyTorch recorded', async () => {
     const reference = JSON.parse(fs.readFileSync(referenceFile, 'utf8')) as Reference;
-    const found = discoverCheckpoints(demo);
-    const ingredients = found.checkpoints.map((f) => openIngredient(f));
+    const found = discover(demo);
+    const ingredients = found.checkpoints.map((c) => openIngredient(c.path));
     const { families, mismatches } = await groupFamilies(ingredients);
     expect(mismatches).toEqual([]);
     expect(families).toHaveLength(1);

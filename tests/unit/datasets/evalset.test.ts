@@ -32,7 +32,7 @@ describe('eval-set reader', () => {
     expect(set.name).toBe('holdout');
     expect(set.fileRole).toBe('holdout');
     expect(set.n).toBe(400);
-    expect(set.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([['image', 'U8', [400, 1, 4, 4]]]);
+    expect(set.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([['image', 'u8', [400, 1, 4, 4]]]);
     expect(set.labels.length).toBe(400);
     expect(set.transforms.image).toEqual({ scale: 1 / 255, mean: [0.5], std: [0.25], channel_axis: 1 });
     expect(set.classSubset).toBeNull();
@@ -94,7 +94,7 @@ describe('eval-set reader', () => {
 
   it('applies (x·scale − mean)/std in float32 steps, per channel', () => {
     const bytes = Uint8Array.from([0, 128, 255, 7, 0, 128, 255, 7]);
-    const out = toFloat32Input('U8', [1, 2, 2, 2], bytes, {
+    const out = toFloat32Input('u8', [1, 2, 2, 2], bytes, {
       scale: 1 / 255,
       mean: [0.5, 0.25],
       std: [0.25, 0.5],

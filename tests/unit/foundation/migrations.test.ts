@@ -3,7 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src-main/core/store/database.js';
 import { latestVersion, migrate, migrations } from '../../../src-main/core/store/migrations.js';
-import type { Migration } from '../../../src-main/core/store/migrations.js';
+import type { Migration } from '../../../src-main/core/store/migration.js';
 import { tempDir } from './helpers.js';
 
 const tables = (db: BetterSqlite3.Database) =>

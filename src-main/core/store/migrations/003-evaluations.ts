@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from '../migration.js';
 
 /** Eval sets seen, roles set in the app, evaluations with provenance, recipes, and comparison tables. */
 export const evaluationsMigration: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js';
+import type { Migration } from '../migration.js';
 
 /**
  * Eval-set hashes before this version left out the transform (mean, std, scale, channel axis), so two sets
