@@ -1,6 +1,9 @@
 import { TureenError } from '../../common/errors.js';
 
-/** Element types Tureen reads and writes; names follow safetensors in lower case. */
+/**
+ * Element types Tureen reads and writes: the one spelling (safetensors' names in lower case) used by
+ * checkpoints, eval sets and the kernels; files' own spellings are translated at the readers.
+ */
 export const DTYPES = [
   'f64',
   'f32',
@@ -41,10 +44,6 @@ export function dtypeBytes(dtype: DType): number {
 
 export function isFloatDType(dtype: DType): dtype is FloatDType {
   return dtype === 'f64' || dtype === 'f32' || dtype === 'f16' || dtype === 'bf16';
-}
-
-export function isDType(value: string): value is DType {
-  return (DTYPES as readonly string[]).includes(value);
 }
 
 /** Parse a user-given output dtype (`--dtype`). */
@@ -130,11 +129,6 @@ export function fromOnnxDataType(code: number): DType | null {
 
 export function onnxDataTypeName(code: number): string {
   return ONNX_NAMES[code] ?? `data type ${code}`;
-}
-
-export function toOnnxDataType(dtype: DType): number {
-  for (const [code, d] of Object.entries(ONNX)) if (d === dtype) return Number(code);
-  throw new TureenError('internal', `no ONNX data type for ${dtype}`);
 }
 
 /** Number of elements of a shape; shapes with a negative or fractional dimension are rejected by callers. */

@@ -61,7 +61,3 @@ export function floatToBfloat16Bits(value: number): number {
   const rounded = x + 0x7fff + ((x >>> 16) & 1);
   return (rounded >>> 16) & 0xffff;
 }
-
-export function halfBitsToFloatValue(h: number): number {
-  return HALF_TO_FLOAT[h & 0xffff]!;
-}
