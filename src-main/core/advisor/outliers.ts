@@ -30,9 +30,10 @@ function zScores(values: ReadonlyArray<number | null>): Array<number | null> {
 }
 
 /**
- * The robust rule on three statistics: a run is an outlier when its distance (from the base, or from the
- * other runs) or its mean barrier lies more than 3.5 robust standard deviations above the median run's,
- * or its held-out top-1 that far below; or when it did not start from the shared base. Accuracy-based
+ * The robust rule on three statistics: a run is an outlier when its mean barrier lies more than 3.5 robust
+ * standard deviations above the median run's, or its held-out top-1 that far below, or it did not start
+ * from the shared base; its distance (from the base, or from the other runs) that far above the median
+ * adds a reason, and decides alone only for a run whose barriers were not measured. Accuracy-based
  * reasons (barrier, top-1) must also exceed `resolvable`, the smallest difference the held-out set can
  * resolve, so a tight sweep does not flag a run for a gap within the held-out set's noise. Each reason is
  * a phrase with the numbers behind it; the first names the run, later ones continue with "its".
@@ -52,7 +53,15 @@ export function findOutliers(
   return runs.map((run, i) => {
     const phrases: Array<(subject: string, possessive: string) => string> = [];
     if (run.separateLineage) phrases.push((s) => `${s} ${run.separateLineage}`);
-    if ((zDistance[i] ?? 0) > OUTLIER_Z) {
+    const far = (zDistance[i] ?? 0) > OUTLIER_Z;
+    const walled =
+      (zBarrier[i] ?? 0) > OUTLIER_Z &&
+      run.meanBarrier !== null &&
+      run.meanBarrier - medianBarrier > resolvable;
+    const weak = (zTop1[i] ?? 0) < -OUTLIER_Z && medianTop1 - run.top1 > resolvable;
+    // Distance alone is no harm: a run far from the base whose midpoints are no worse and whose accuracy
+    // is typical soups fine. It counts on its own only when the run's barriers were not measured.
+    if (far && (walled || weak || run.meanBarrier === null || run.separateLineage)) {
       const times = ratio(run.distance / medianDistance);
       phrases.push((s) =>
         hasBase
@@ -60,16 +69,12 @@ export function findOutliers(
           : `${s} is ${times}× further from the other runs than the median run (median distance ${run.distance.toPrecision(3)} vs ${medianDistance.toPrecision(3)})`,
       );
     }
-    if (
-      (zBarrier[i] ?? 0) > OUTLIER_Z &&
-      run.meanBarrier !== null &&
-      run.meanBarrier - medianBarrier > resolvable
-    )
+    if (walled)
       phrases.push(
         (_, p) =>
           `${p} average barrier with the others is ${points(run.meanBarrier!)} points (median run: ${points(medianBarrier)})`,
       );
-    if ((zTop1[i] ?? 0) < -OUTLIER_Z && medianTop1 - run.top1 > resolvable)
+    if (weak)
       phrases.push(
         (_, p) =>
           `${p} held-out top-1 is ${points(medianTop1 - run.top1)} points below the median run's (${(100 * run.top1).toFixed(2)} % vs ${(100 * medianTop1).toFixed(2)} %)`,

@@ -38,14 +38,15 @@ export function verdictText(f: VerdictFacts): string {
   const cleanUniform = f.uniformWithoutOutliersTop1 ?? f.uniformTop1;
   const cleanEnsemble = f.ensembleWithoutOutliersTop1 ?? f.ensembleTop1;
   const oneBasin = f.medianBarrier !== null && f.medianBarrier <= 0;
-  const soupsWell = cleanUniform >= f.best.top1 || oneBasin;
-  const lead = !soupsWell
-    ? f.outliers.length
-      ? `Not soupable as it stands, and only partly after removing ${list(f.outliers)}.`
-      : 'Not soupable as it stands: its runs do not average well.'
-    : f.outliers.length
-      ? `Soupable without ${list(f.outliers)}.`
-      : 'This sweep looks soupable.';
+  const without = f.outliers.length ? ` without ${list(f.outliers)}` : '';
+  const lead =
+    cleanUniform >= f.best.top1
+      ? `Soupable${without}: the uniform soup${f.outliers.length ? ' of the rest' : ''} matches or beats the best run.`
+      : oneBasin
+        ? `Averageable${without}, but not worth souping here: the runs share one basin, yet the uniform soup stays below the best run.`
+        : f.outliers.length
+          ? `Not soupable as it stands, and only partly after removing ${list(f.outliers)}.`
+          : 'Not soupable as it stands: its runs do not average well.';
   const sentences = [lead];
   if (f.separate.length)
     sentences.push(
@@ -65,11 +66,11 @@ export function verdictText(f: VerdictFacts): string {
   if (f.medianBarrier !== null)
     sentences.push(
       f.medianBarrier > 0
-        ? `Among the remaining runs the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends (worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
-        : `Among the remaining runs the midpoint of two runs is a median ${pts(-f.medianBarrier)} better than their ends: they share one basin, and averaging should help.`,
+        ? `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends (worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
+        : `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(-f.medianBarrier)} better than their ends (better or equal in ${f.positivePairs.total - f.positivePairs.positive} of ${f.positivePairs.total} pairs): they share one basin, and averaging should help.`,
     );
   sentences.push(
-    `Their logit ensemble reaches ${pct(cleanEnsemble)}, a cheap upper estimate of what a soup could reach${cleanEnsemble <= f.best.top1 ? `, and it does not beat the best run: a soup is unlikely to either` : ''}.`,
+    `The logit ensemble${f.ensembleWithoutOutliersTop1 !== null ? ' of the remaining runs' : ''} reaches ${pct(cleanEnsemble)}, a cheap estimate of what a soup could reach${cleanEnsemble <= f.best.top1 ? `; it does not beat the best run, so expect little gain from any soup over it` : `, ${pts(cleanEnsemble - f.best.top1)} above the best run`}.`,
   );
   if (f.greedy) {
     const { size, rejected, rejectedWithinNoise } = f.greedy;

@@ -17,6 +17,7 @@ const READ_CHANNELS = new Set([
   'compare:table',
   'recipes:list',
   'recipes:get',
+  'advisor:latest',
 ]);
 
 /** A made-up origin that never reaches the network: every request to it is answered in-process. */

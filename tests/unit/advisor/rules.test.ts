@@ -53,6 +53,27 @@ describe('outliers with reasons', () => {
       "its held-out top-1 is 14.0 points below the median run's (70.00 % vs 84.00 %)",
     ]);
   });
+  it('does not flag a run only for its distance when its midpoints are no worse and its accuracy typical', () => {
+    const runs = [
+      run('a', 0.3, -0.001, 0.86),
+      run('b', 0.35, -0.002, 0.857),
+      run('c', 0.4, -0.001, 0.859),
+      run('d', 0.37, -0.001, 0.858),
+      run('far', 1.1, -0.003, 0.86),
+    ];
+    expect(findOutliers(runs, true, 0.016).map((v) => v.outlier)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    // unpaired (barrier unknown), the distance decides alone
+    const unpaired = findOutliers([...runs.slice(0, 4), { ...runs[4]!, meanBarrier: null }], true, 0.016);
+    expect(unpaired[4]!.reasons).toEqual([
+      'far is 3.0× further from the base than the median run (‖θ − θ_base‖ = 1.10 vs 0.370)',
+    ]);
+  });
   it('does not flag a gap the held-out set cannot resolve, however large its z-score', () => {
     const runs = [
       run('a', 3, 0.01, 0.84),
