@@ -524,13 +524,82 @@ function openTorch(file: string, options: OpenIngredientOptions): Ingredient {
   );
 }
 
+/**
+ * Hugging Face's sharded PyTorch checkpoint: `pytorch_model.bin.index.json` maps every tensor to one of the
+ * `pytorch_model-0000i-of-0000n.bin` shards beside it; each shard is a plain state dict.
+ */
+function openTorchSharded(file: string, options: OpenIngredientOptions): Ingredient {
+  const index = readShardIndex(file);
+  const cache = new StorageCache(STORAGE_CACHE_BYTES);
+  const entries: Array<{ name: string; info: TensorInfo; location: Located['location'] }> = [];
+  const suspicious = new Set<string>();
+  const tied: string[][] = [];
+  let first: { checkpoint: TorchCheckpoint; chosen: TorchStateDict } | null = null;
+  const found = new Set<string>();
+  for (const shard of index.shards) {
+    if (!fs.existsSync(shard))
+      throw new TureenError('bad_checkpoint', `${file}: shard ${path.basename(shard)} is missing`, {
+        file,
+        shard,
+      });
+    const checkpoint = readTorchCheckpoint(shard);
+    const chosen = chooseWeights(checkpoint, shard, options.ema ?? false);
+    first ??= { checkpoint, chosen };
+    for (const g of checkpoint.suspicious) suspicious.add(g);
+    tied.push(...tiedGroups(chosen.tensors));
+    for (const t of chosen.tensors) {
+      if (index.weightMap.get(t.name) !== shard) continue; // HF writes each tensor to its mapped shard only
+      if (found.has(t.name))
+        throw new TureenError('bad_checkpoint', `${file}: tensor "${t.name}" appears in two shards`, {
+          file,
+          tensor: t.name,
+        });
+      found.add(t.name);
+      entries.push({
+        name: t.name,
+        info: tensorInfo(t.name, t.dtype, t.shape, t.byteLength),
+        location: torchLocation(shard, t, cache),
+      });
+    }
+  }
+  for (const [name, shard] of index.weightMap) {
+    if (!found.has(name))
+      throw new TureenError(
+        'bad_checkpoint',
+        `${file}: "${name}" is mapped to ${path.basename(shard)}, which does not hold it`,
+        { file, tensor: name },
+      );
+  }
+  const { checkpoint, chosen } = first!;
+  return bindStateDict(
+    file,
+    entries,
+    {
+      format: 'pytorch',
+      files: [stampOf(file), ...index.shards.map(stampOf)],
+      metadata: checkpoint.metadata,
+      pickle: {
+        container: checkpoint.format,
+        stateDictKey: chosen.key,
+        emaKey: checkpoint.ema?.key ?? null,
+        usedEma: chosen === checkpoint.ema,
+        suspiciousGlobals: [...suspicious],
+        tied,
+      },
+    },
+    options,
+  );
+}
+
 /** The checkpoint file inside a folder: one .onnx, a sharded index, one .safetensors, or one PyTorch file. */
 export function checkpointFileIn(dir: string): string {
   const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
   const onnx = names.filter((n) => n.endsWith('.onnx') && n !== 'graph.onnx');
-  const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
+  const index = names.filter((n) => n.endsWith('.safetensors.index.json') || n.endsWith('.bin.index.json'));
   const st = names.filter((n) => n.endsWith('.safetensors'));
-  const torch = names.filter((n) => isTorchFileName(n) && !TRAINING_STATE.test(n));
+  const torch = names.filter(
+    (n) => isTorchFileName(n) && !TRAINING_STATE.test(n) && !/-\d+-of-\d+\.bin$/.test(n),
+  );
   const pick =
     onnx.length === 1
       ? onnx
@@ -573,6 +642,7 @@ export function openIngredient(input: string, options: OpenIngredientOptions = {
   if (lower.endsWith('.onnx')) return openOnnx(file, options);
   if (lower.endsWith('.safetensors') || lower.endsWith('.safetensors.index.json'))
     return openSafetensors(file, options);
+  if (lower.endsWith('.bin.index.json')) return openTorchSharded(file, options);
   if (isTorchFileName(file)) return openTorch(file, options);
   throw new TureenError(
     'not_supported',
