@@ -2,31 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src-main/cli/main.js';
 import { openIngredient } from '../../../src-main/core/checkpoints/index.js';
 import type { MlpWeights } from './build-onnx.js';
 import { randomMlp, writeMlp } from './build-onnx.js';
 import { f32, i64, writeSafetensors } from './build-safetensors.js';
+import { runTureen } from './run-cli.js';
 
 let dir: string;
 let db: string;
 const weights: MlpWeights[] = [randomMlp(11), randomMlp(12), randomMlp(13)];
 const base = randomMlp(10);
 
-async function cli(
-  ...argv: string[]
-): Promise<{ code: number; stdout: string; stderr: string; json: Record<string, unknown> }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli([...argv, '--db', db], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    isTTY: false,
-  });
-  let json: Record<string, unknown> = {};
-  if (argv.includes('--json')) json = JSON.parse(stdout) as Record<string, unknown>;
-  return { code, stdout, stderr, json };
-}
+const cli = (...argv: string[]) => runTureen(db, argv);
 
 function stateDict(w: MlpWeights, prefix = '') {
   return {

@@ -12,6 +12,7 @@ import {
 } from '../../../src-main/core/checkpoints/index.js';
 import { floatTensor, node, randomMlp, seededRandom, writeMlp } from './build-onnx.js';
 import { f32, i64, safetensorsBytes, writeSafetensors } from './build-safetensors.js';
+import { mutate } from './mutate.js';
 
 let dir: string;
 let n = 0;
@@ -301,20 +302,6 @@ describe('integer tensors', () => {
 });
 
 describe('seeded fuzz: a typed error or a valid parse, never a crash or hang', () => {
-  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
-    const out = Uint8Array.from(bytes);
-    const kind = Math.floor(random() * 4);
-    if (kind === 0) return out.subarray(0, Math.floor(random() * out.length));
-    const flips = 1 + Math.floor(random() * 4);
-    for (let i = 0; i < flips; i++) {
-      const at = Math.floor(random() * out.length);
-      if (kind === 1) out[at] = Math.floor(random() * 256);
-      else if (kind === 2) out[at] = out[at]! ^ (1 << Math.floor(random() * 8));
-      else out[at] = [0, 0xff, 0x7f, 0x80, 0x30, 0x22, 0x7b][Math.floor(random() * 7)]!;
-    }
-    return out;
-  }
-
   async function fuzz(
     name: string,
     seedBytes: Uint8Array,

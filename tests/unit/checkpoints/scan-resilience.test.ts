@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src-main/cli/main.js';
 import { scanFolder } from '../../../src-main/core/checkpoints/scan.js';
 import { openDatabase } from '../../../src-main/core/store/database.js';
 import { randomMlp, seededRandom, writeMlp } from './build-onnx.js';
 import { f32, i64, safetensorsBytes, writeSafetensors } from './build-safetensors.js';
+import { mutate } from './mutate.js';
+import { runTureen } from './run-cli.js';
 
 /**
  * One broken file never breaks a scan (issue 9, section 2): a kitchen of good checkpoints plus damaged,
@@ -22,16 +23,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli([...argv, '--db', db], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runTureen(db, argv);
 
 interface ScanJson {
   checkpoints: Array<{ relativePath: string; format: string | null; error: { message: string } | null }>;
@@ -166,17 +158,6 @@ describe('tureen scan of a kitchen with broken files', () => {
 });
 
 describe('seeded mutation fuzz through scanFolder', () => {
-  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
-    const out = Uint8Array.from(bytes);
-    const kind = Math.floor(random() * 3);
-    if (kind === 0) return out.subarray(0, Math.floor(random() * out.length));
-    for (let i = 1 + Math.floor(random() * 4); i > 0; i--) {
-      const at = Math.floor(random() * out.length);
-      out[at] = kind === 1 ? Math.floor(random() * 256) : out[at]! ^ (1 << Math.floor(random() * 8));
-    }
-    return out;
-  }
-
   it('keeps every good checkpoint and lists each mutated one as read or unreadable (300 cases)', async () => {
     const root = path.join(dir, 'fuzz');
     writeMlp(path.join(root, 'good', 'model.onnx'), randomMlp(7));

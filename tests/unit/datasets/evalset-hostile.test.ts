@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TureenError } from '../../../src-main/common/errors.js';
 import { readEvalSet } from '../../../src-main/core/datasets/evalset.js';
 import { seededRandom } from '../checkpoints/build-onnx.js';
+import { mutate } from '../checkpoints/mutate.js';
 import { images, labels, writeSafetensors } from './write-safetensors.js';
 
 /** Eval sets get the checkpoints' hostile-input guarantees: one parser, typed errors naming file and field. */
@@ -78,19 +79,6 @@ describe('eval sets that must be refused', () => {
 });
 
 describe('seeded fuzz of eval sets: a typed error or a valid parse, never a crash', () => {
-  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
-    const out = Uint8Array.from(bytes);
-    const kind = Math.floor(random() * 4);
-    if (kind === 0) return out.subarray(0, Math.floor(random() * out.length));
-    for (let i = 1 + Math.floor(random() * 4); i > 0; i--) {
-      const at = Math.floor(random() * out.length);
-      if (kind === 1) out[at] = Math.floor(random() * 256);
-      else if (kind === 2) out[at] = out[at]! ^ (1 << Math.floor(random() * 8));
-      else out[at] = [0, 0xff, 0x30, 0x22, 0x5b, 0x7b, 0x2c][Math.floor(random() * 7)]!;
-    }
-    return out;
-  }
-
   it('1500 mutated eval sets (with transform and class subset) through the eval-set reader', () => {
     const seed = fs.readFileSync(
       evalSet(
