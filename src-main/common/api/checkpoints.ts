@@ -14,7 +14,7 @@ export const CheckpointSummary = z.object({
   path: z.string(),
   /** path relative to root, with forward slashes */
   relativePath: z.string(),
-  format: z.enum(['onnx', 'safetensors']).nullable(),
+  format: z.enum(['onnx', 'safetensors', 'pytorch']).nullable(),
   bytes: z.number(),
   /** floating-point parameters (elements of float tensors) */
   params: z.number(),
