@@ -65,9 +65,11 @@ export function verdictText(f: VerdictFacts): string {
   );
   if (f.medianBarrier !== null)
     sentences.push(
-      f.medianBarrier > 0
-        ? `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends (worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
-        : `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(-f.medianBarrier)} better than their ends (better or equal in ${f.positivePairs.total - f.positivePairs.positive} of ${f.positivePairs.total} pairs): they share one basin, and averaging should help.`,
+      Math.abs(f.medianBarrier) < 0.0005
+        ? `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is about as good as their ends (median barrier ${pts(0)}; worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging them neither gains nor loses much.`
+        : f.medianBarrier > 0
+          ? `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(f.medianBarrier)} worse than their ends (worse in ${f.positivePairs.positive} of ${f.positivePairs.total} pairs), so averaging two good runs lands below them: expect a greedy soup to keep few ingredients.`
+          : `Among the ${f.outliers.length ? 'remaining runs' : 'runs'} the midpoint of two runs is a median ${pts(-f.medianBarrier)} better than their ends (better or equal in ${f.positivePairs.total - f.positivePairs.positive} of ${f.positivePairs.total} pairs): they share one basin, and averaging should help.`,
     );
   sentences.push(
     `The logit ensemble${f.ensembleWithoutOutliersTop1 !== null ? ' of the remaining runs' : ''} reaches ${pct(cleanEnsemble)}, a cheap estimate of what a soup could reach${cleanEnsemble <= f.best.top1 ? `; it does not beat the best run, so expect little gain from any soup over it` : `, ${pts(cleanEnsemble - f.best.top1)} above the best run`}.`,
