@@ -19,7 +19,6 @@ export {
   findBoundGraph,
   isBaseFolder,
   isTorchFileName,
-  looksLikeEvalSet,
   openIngredient,
 } from './ingredient.js';
 export type {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
+import { looksLikeEvalSet } from '../datasets/evalset.js';
 import type { DType } from '../tensors/dtypes.js';
 import { dtypeBytes, isFloatDType } from '../tensors/dtypes.js';
 import type { FileStamp } from './hashing.js';
@@ -117,16 +118,6 @@ const TRAINING_STATE = /^(optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state.*\.pt
 
 export function isBaseFolder(file: string): boolean {
   return BASE_FOLDER_NAMES.includes(path.basename(path.dirname(file)).toLowerCase());
-}
-
-/** A safetensors file whose 1-D integer `labels` of length N sits beside tensors with first axis N is an eval set. */
-export function looksLikeEvalSet(header: SafetensorsHeader): boolean {
-  const labels = header.tensors.find((t) => t.name === 'labels');
-  if (!labels || labels.shape.length !== 1 || isFloatDType(labels.dtype) || labels.dtype === 'bool')
-    return false;
-  const n = labels.shape[0];
-  const others = header.tensors.filter((t) => t !== labels);
-  return others.length > 0 && others.every((t) => t.shape[0] === n);
 }
 
 /** graph.onnx in the checkpoint's folder or the nearest parent folder. */
