@@ -129,7 +129,7 @@ export interface ApiCompareShape {
     kind: string;
     label: string;
     ingredients: string[];
-    metrics: Record<string, { top1: number; nll: number; ece: number } | null>;
+    metrics: Record<string, { top1: number; nll: number | null; ece: number | null } | null>;
     meanShift: number | null;
     params: number;
     relativeCost: number;

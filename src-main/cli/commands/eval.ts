@@ -52,6 +52,7 @@ export function evaluationJson(e: Evaluation) {
     top5: e.top5,
     nll: e.nll,
     ece: e.ece,
+    non_finite: e.nonFinite,
     provider: e.provider,
     batch_size: e.batchSize,
     duration_ms: e.durationMs,
@@ -78,8 +79,8 @@ export function evaluationsText(list: readonly Evaluation[]): string {
       String(e.n),
       pct(e.top1),
       pct(e.top5),
-      e.nll.toFixed(4),
-      e.ece.toFixed(4),
+      e.nll === null ? '—' : e.nll.toFixed(4),
+      e.ece === null ? '—' : e.ece.toFixed(4),
       e.provider,
     ]),
   );
@@ -100,13 +101,18 @@ ${INFERENCE_HELP}`,
       throw new TureenError('bad_request', 'eval needs at least one model file or folder');
     const data = resolvedList(args, 'data');
     if (data.length === 0) throw new TureenError('bad_request', 'eval needs --data <evalset.safetensors>');
-    const result = await runJob<{ evaluations: Evaluation[] }>(ctx, 'evaluations:run', {
+    const result = await runJob<{ evaluations: Evaluation[]; notes: string[] }>(ctx, 'evaluations:run', {
       models: args.positionals.map((p) => path.resolve(p)),
       evalsets: data,
       ...inferenceRequest(args),
     });
+    for (const note of result.notes) ctx.note(`note: ${note}`);
     return {
-      json: { schema: 'tureen/eval@1', evaluations: result.evaluations.map(evaluationJson) },
+      json: {
+        schema: 'tureen/eval@1',
+        evaluations: result.evaluations.map(evaluationJson),
+        notes: result.notes,
+      },
       human: evaluationsText(result.evaluations),
     };
   },

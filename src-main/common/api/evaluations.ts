@@ -9,14 +9,19 @@ export const MetricValues = z.object({
   top1: z.number(),
   /** null under 5 classes */
   top5: z.number().nullable(),
-  /** NLL of softmax(logits) (of softmax(scale · logits) for learned soups), nats per example */
-  nll: z.number(),
-  /** expected calibration error, 15 equal-width bins over the top softmax probability */
-  ece: z.number(),
+  /**
+   * NLL of softmax(logits) (of softmax(scale · logits) for learned soups), nats per example; null when some
+   * example's logits are NaN or ±Inf (see EvaluationRecord.nonFinite)
+   */
+  nll: z.number().nullable(),
+  /** expected calibration error, 15 equal-width bins over the top softmax probability; null like nll */
+  ece: z.number().nullable(),
 });
 
 export const EvaluationRecord = MetricValues.extend({
   id: z.number().int(),
+  /** examples whose logits hold NaN or ±Inf: each is a top-1/top-5 miss, and NLL and ECE are null */
+  nonFinite: z.number().int().nonnegative(),
   model: z.object({
     /** weights hash: sha256 of the checkpoint file(s), or of a soup's weights and graph */
     hash: z.string(),
@@ -52,7 +57,7 @@ export const CacheUsage = z.object({ dir: z.string(), files: z.number().int(), b
 
 export const evaluationsApi = {
   'evaluations:run': channel(
-    'Evaluate checkpoints (files or folders) on eval sets (job; result {evaluations: EvaluationRecord[]}); cached logits are reused',
+    'Evaluate checkpoints (files or folders) on eval sets (job; result {evaluations: EvaluationRecord[], notes: string[]}, notes saying what was changed from the request, e.g. threads capped at the core count); cached logits are reused',
     InferenceOptions.extend({
       models: z.array(z.string().min(1)).min(1, 'give at least one model'),
       evalsets: z.array(z.string().min(1)).min(1, 'give at least one eval set'),

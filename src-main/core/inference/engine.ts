@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
@@ -21,6 +22,8 @@ export interface RunSettings {
   provider: string;
   threads: number | null;
   batchSize: number;
+  /** what was changed from the request and why (threads capped at the core count) */
+  notes: string[];
 }
 
 export interface EngineContext {
@@ -96,7 +99,15 @@ export class EvaluationEngine {
     } else {
       provider = preferredProvider(providers);
     }
-    return { provider, threads: request.threads ?? null, batchSize: request.batchSize ?? DEFAULT_BATCH_SIZE };
+    // More intra-op threads than cores only adds contention (100,000 ran away): cap them, and say so.
+    const cores = os.availableParallelism();
+    const notes: string[] = [];
+    let threads = request.threads ?? null;
+    if (threads !== null && threads > cores) {
+      notes.push(`${threads} threads asked, this machine has ${cores} cores: using ${cores}`);
+      threads = cores;
+    }
+    return { provider, threads, batchSize: request.batchSize ?? DEFAULT_BATCH_SIZE, notes };
   }
 
   /** Evaluate and store; progress is reported in examples of this eval set, offset by `progressBase`. */

@@ -31,8 +31,9 @@ interface Row {
   correct: number;
   top1: number;
   top5: number | null;
-  nll: number;
-  ece: number;
+  nll: number | null;
+  ece: number | null;
+  non_finite: number;
   per_class: string;
   created_at: string;
 }
@@ -48,6 +49,7 @@ function toRecord(row: Row): Evaluation {
     top5: row.top5,
     nll: row.nll,
     ece: row.ece,
+    nonFinite: row.non_finite,
     perClass: JSON.parse(row.per_class) as Array<number | null>,
     provider: row.provider,
     ortVersion: row.ort_version,
@@ -88,14 +90,14 @@ export function saveEvaluation(
   const info = db
     .prepare(
       `INSERT INTO evaluations (model_hash, model_label, model_path, model_kind, evalset_hash, evalset_name, evalset_path,
-         provider, ort_version, batch_size, threads, duration_ms, n, correct, top1, top5, nll, ece, per_class, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         provider, ort_version, batch_size, threads, duration_ms, n, correct, top1, top5, nll, ece, non_finite, per_class, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (model_hash, evalset_hash, provider, ort_version) DO UPDATE SET
          model_label = excluded.model_label, model_path = excluded.model_path, model_kind = excluded.model_kind,
          evalset_name = excluded.evalset_name, evalset_path = excluded.evalset_path, batch_size = excluded.batch_size,
          threads = excluded.threads, duration_ms = excluded.duration_ms, n = excluded.n, correct = excluded.correct,
          top1 = excluded.top1, top5 = excluded.top5, nll = excluded.nll, ece = excluded.ece,
-         per_class = excluded.per_class, created_at = excluded.created_at
+         non_finite = excluded.non_finite, per_class = excluded.per_class, created_at = excluded.created_at
        RETURNING id`,
     )
     .get(
@@ -117,6 +119,7 @@ export function saveEvaluation(
       m.top5,
       m.nll,
       m.ece,
+      m.nonFinite,
       JSON.stringify(m.perClass),
       new Date().toISOString(),
     ) as { id: number };

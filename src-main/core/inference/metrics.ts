@@ -14,8 +14,12 @@ export interface Metrics {
   top1: number;
   /** null when there are fewer than 5 classes */
   top5: number | null;
-  nll: number;
-  ece: number;
+  /** null when any example's logits are not finite: a model that outputs NaN or ±Inf has no likelihood */
+  nll: number | null;
+  /** null under the same condition as nll (its confidences are undefined) */
+  ece: number | null;
+  /** examples whose logits hold NaN or ±Inf; each counts as a miss for top-1, top-5 and per-class accuracy */
+  nonFinite: number;
   /** accuracy per class (of the subset when one is given), null for classes without examples */
   perClass: Array<number | null>;
 }
@@ -53,9 +57,17 @@ export function correctness(logits: Logits, labels: Int32Array): Uint8Array {
   return out;
 }
 
+/** Whether every logit of the row at `offset` is a finite number. */
+function finiteRow(data: Float32Array, offset: number, classes: number): boolean {
+  for (let j = 0; j < classes; j++) if (!Number.isFinite(data[offset + j]!)) return false;
+  return true;
+}
+
 /**
  * Top-1, top-5, NLL of softmax(logitScale · logits), ECE (15 equal-width bins over the top softmax
  * probability, bins (lo, hi]) and per-class accuracy, all accumulated in float64.
+ * Rows with a NaN or ±Inf logit (overflowing weights, NaN pixels) are counted in `nonFinite` and as misses;
+ * their prediction is not a number to trust, and NLL and ECE are then null rather than NaN.
  */
 export function computeMetrics(
   raw: Logits,
@@ -73,9 +85,15 @@ export function computeMetrics(
   const binCorrect = new Float64Array(ECE_BINS);
   const classTotal = new Float64Array(classes);
   const classCorrect = new Float64Array(classes);
+  let nonFinite = 0;
   for (let i = 0; i < n; i++) {
     const row = i * classes;
     const label = labels[i]!;
+    if (!finiteRow(data, row, classes)) {
+      nonFinite++;
+      classTotal[label]! += 1;
+      continue;
+    }
     let max = -Infinity;
     for (let j = 0; j < classes; j++) max = Math.max(max, logitScale * data[row + j]!);
     let sum = 0;
@@ -104,13 +122,15 @@ export function computeMetrics(
   for (let b = 0; b < ECE_BINS; b++) {
     if (binCount[b]! > 0) ece += Math.abs(binCorrect[b]! - binConfidence[b]!) / n;
   }
+  const defined = nonFinite === 0;
   return {
     n,
     correct,
     top1: n ? correct / n : 0,
     top5: classes >= 5 ? (n ? top5 / n : 0) : null,
-    nll: n ? nll / n : 0,
-    ece,
+    nll: defined ? (n ? nll / n : 0) : null,
+    ece: defined ? ece : null,
+    nonFinite,
     perClass: Array.from(classTotal, (t, c) => (t > 0 ? classCorrect[c]! / t : null)),
   };
 }

@@ -25,7 +25,8 @@ export function softmax(z: readonly number[]): number[] {
  */
 export function bestLogitScale(logits: Logits, set: EvalSet): { scale: number; loss: number } {
   const loss = (logScale: number) =>
-    computeMetrics(logits, set.labels, set.classSubset, Math.exp(logScale)).nll;
+    // non-finite logits have no likelihood: the worst loss, so the search never prefers them
+    computeMetrics(logits, set.labels, set.classSubset, Math.exp(logScale)).nll ?? Infinity;
   let lo = Math.log(0.05);
   let hi = Math.log(20);
   const g = (Math.sqrt(5) - 1) / 2;

@@ -38,7 +38,10 @@ export function evaluationHandlers(
           // (structure only) before the first evaluation, so the progress bar knows the whole job up front.
           const sweeps: OpenedFamily[] = [];
           for (const input of models) sweeps.push(await openFamily([input], { db: ctx.db }));
-          const ingredientsOf = (sweep: OpenedFamily) => [...(sweep.base ? [sweep.base] : []), ...sweep.members];
+          const ingredientsOf = (sweep: OpenedFamily) => [
+            ...(sweep.base ? [sweep.base] : []),
+            ...sweep.members,
+          ];
           const images = sets.reduce((a, s) => a + s.n, 0);
           runner.planAll(sweeps.reduce((a, sweep) => a + ingredientsOf(sweep).length, 0) * images);
           for (const sweep of sweeps) {
@@ -53,7 +56,7 @@ export function evaluationHandlers(
               }
             }
           }
-          return { evaluations };
+          return { evaluations, notes: settings.notes };
         },
       );
       return { jobId };

@@ -4,6 +4,7 @@ import { checkpointsMigration } from './migrations/002-checkpoints.js';
 import { evaluationsMigration } from './migrations/003-evaluations.js';
 import { contentKeysMigration } from './migrations/004-content-keys.js';
 import { unreadableCheckpointsMigration } from './migrations/005-unreadable-checkpoints.js';
+import { nonFiniteMetricsMigration } from './migrations/006-non-finite-metrics.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -16,6 +17,7 @@ export const migrations: Migration[] = [
   evaluationsMigration,
   contentKeysMigration,
   unreadableCheckpointsMigration,
+  nonFiniteMetricsMigration,
 ];
 
 export function latestVersion(list: readonly Migration[] = migrations): number {

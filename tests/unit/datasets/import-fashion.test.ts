@@ -106,7 +106,7 @@ describe('an imported PNG folder of Fashion-MNIST test images', () => {
       expect(other.model.path).toBe(e.model.path);
       expect(correct(other)).toBe(correct(e));
       expect(other.perClass).toEqual(e.perClass);
-      expect(other.nll).toBeCloseTo(e.nll, 6);
+      expect(other.nll).toBeCloseTo(e.nll!, 6);
     }
   });
 });

@@ -40,11 +40,11 @@ describe('metrics agree with numpy on fixed logits', () => {
       expect(m.top1).toBe(c.expected.top1);
       if (c.expected.top5 === null) expect(m.top5).toBeNull();
       else expect(m.top5).toBeCloseTo(c.expected.top5, 12);
-      expect(Math.abs(m.nll - c.expected.nll)).toBeLessThan(1e-9);
-      expect(Math.abs(m.ece - c.expected.ece)).toBeLessThan(1e-9);
+      expect(Math.abs(m.nll! - c.expected.nll)).toBeLessThan(1e-9);
+      expect(Math.abs(m.ece! - c.expected.ece)).toBeLessThan(1e-9);
       expect(m.perClass).toEqual(c.expected.per_class);
       const scaled = computeMetrics(logits, labels, c.subset, c.expected_scaled.scale);
-      expect(Math.abs(scaled.nll - c.expected_scaled.nll)).toBeLessThan(1e-9);
+      expect(Math.abs(scaled.nll! - c.expected_scaled.nll)).toBeLessThan(1e-9);
     });
   }
 });

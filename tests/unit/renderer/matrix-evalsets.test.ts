@@ -37,6 +37,7 @@ function record(
     top5: null,
     nll: 0.3,
     ece: 0.02,
+    nonFinite: 0,
     model: {
       hash: `w-${model}`,
       label: model,
