@@ -22,7 +22,7 @@ export interface IgnoredFile {
 /** Every file under a folder, classified once; every list is in code-unit order of the relative path. */
 export interface Discovery {
   root: string;
-  /** models: .onnx (not graph.onnx), safetensors state dicts, sharded indexes, PyTorch checkpoints */
+  /** models: .onnx (not graph.onnx), safetensors state dicts, sharded indexes, PyTorch checkpoints (and their `.bin.index.json`) */
   checkpoints: DiscoveredCheckpoint[];
   /** safetensors files holding `labels` and inputs of the same first axis */
   evalSets: string[];
@@ -104,10 +104,15 @@ export function discover(folder: string): Discovery {
   };
   const ignore = (file: string, reason: string) => found.ignored.push({ path: file, reason });
 
-  const classify = (dir: string, name: string, context: { hasIndex: boolean; hasOnnx: boolean }) => {
+  const classify = (
+    dir: string,
+    name: string,
+    context: { hasIndex: boolean; hasTorchIndex: boolean; hasOnnx: boolean },
+  ) => {
     const full = path.join(dir, name);
     const lower = name.toLowerCase();
     if (lower.endsWith('.safetensors.index.json')) found.checkpoints.push({ path: full, kind: 'sharded' });
+    else if (lower.endsWith('.bin.index.json')) found.checkpoints.push({ path: full, kind: 'torch' });
     else if (lower === 'graph.onnx') found.graphs.push(full);
     else if (lower.endsWith('.onnx')) found.checkpoints.push({ path: full, kind: 'onnx' });
     else if (lower.endsWith('.safetensors')) {
@@ -118,8 +123,11 @@ export function discover(folder: string): Discovery {
     else if (SIDECARS.has(lower) || lower.endsWith('.recipe.json')) found.sidecars.push(full);
     else if (context.hasOnnx && (ONNX_EXTERNAL_DATA.test(name) || lower.endsWith('.bin')))
       found.sidecars.push(full);
-    else if (TORCH.test(name)) found.checkpoints.push({ path: full, kind: 'torch' });
-    else if (MODEL_LIKE.test(name)) ignore(full, 'not a format Tureen reads (ONNX, safetensors, PyTorch)');
+    else if (TORCH.test(name)) {
+      // the shards of a sharded PyTorch checkpoint belong to its index, like safetensors shards
+      if (context.hasTorchIndex && lower.endsWith('.bin')) found.sidecars.push(full);
+      else found.checkpoints.push({ path: full, kind: 'torch' });
+    } else if (MODEL_LIKE.test(name)) ignore(full, 'not a format Tureen reads (ONNX, safetensors, PyTorch)');
     else found.otherFiles++;
   };
 
@@ -161,6 +169,7 @@ export function discover(folder: string): Discovery {
     }
     const context = {
       hasIndex: files.some((n) => n.toLowerCase().endsWith('.safetensors.index.json')),
+      hasTorchIndex: files.some((n) => n.toLowerCase().endsWith('.bin.index.json')),
       hasOnnx: files.some((n) => n.toLowerCase().endsWith('.onnx')),
     };
     for (const name of files) classify(dir, name, context);
