@@ -54,7 +54,8 @@ export function resolvePaths(options: {
   demoKitchen?: string | null;
 }): TureenPaths {
   const dataDir = path.resolve(options.dataDir ?? defaultDataDir());
-  const shippedDemo = path.join(packageRoot(), 'resources', 'demo');
+  // The default demo; resources/demo beside it is registered with it (see registerDemoOnFirstStart).
+  const shippedDemo = path.join(packageRoot(), 'resources', 'demo-soup');
   return {
     dataDir,
     databasePath: path.resolve(options.databasePath ?? path.join(dataDir, 'tureen.sqlite')),

@@ -41,7 +41,7 @@ if (!app.requestSingleInstanceLock()) {
         kitchen = new Kitchen({
           transport: 'electron',
           nativeBinding: electronSqliteBinding(appRoot, process.resourcesPath),
-          demoKitchen: app.isPackaged ? path.join(process.resourcesPath, 'demo') : undefined,
+          demoKitchen: app.isPackaged ? path.join(process.resourcesPath, 'demo-soup') : undefined,
           electronVersion: process.versions.electron ?? null,
           overrides: shellOverrides(() => window),
         });
