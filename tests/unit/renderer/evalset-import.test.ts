@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ImportForm } from '../../../src-renderer/lib/evalset-import';
-import { importRequest, proposeOutput } from '../../../src-renderer/lib/evalset-import';
+import type { ImportForm } from '../../../src-renderer/lib/evalset-import.js';
+import { importRequest, proposeOutput } from '../../../src-renderer/lib/evalset-import.js';
 
 const blank: ImportForm = {
   folder: '/data/imagenet-r',
