@@ -1,7 +1,7 @@
 /** The "Import image folder…" form of the Eval sets view: proposals and parsing, kept out of the component. */
 import type { EvalSetImportRequest, EvalSetImportResult } from '../../src-main/common/api/evalsets.js';
 import type { z } from 'zod';
-import { kitchenOf } from './paths';
+import { kitchenOf } from './paths.js';
 
 export type ImportRequest = z.input<typeof EvalSetImportRequest>;
 export type ImportResult = z.output<typeof EvalSetImportResult>;
