@@ -8,6 +8,7 @@ import { jobsApi, jobsEvents } from './api/jobs.js';
 import { kitchensApi, kitchensEvents } from './api/kitchens.js';
 import { recipesApi, recipesEvents } from './api/recipes.js';
 import { reportsApi } from './api/reports.js';
+import type { JobChannelDef } from './contract.js';
 
 /**
  * The whole contract between the renderer (or any client) and the Kitchen service.
@@ -36,6 +37,10 @@ export type Api = typeof api;
 export type Channel = keyof Api;
 export type ApiRequest<C extends Channel> = z.input<Api[C]['request']>;
 export type ApiResponse<C extends Channel> = z.output<Api[C]['response']>;
+
+/** The channels that start a job (declared with `jobChannel`), and the result type of each job. */
+export type JobChannel = { [C in Channel]: Api[C] extends JobChannelDef ? C : never }[Channel];
+export type JobResult<C extends JobChannel> = z.output<Api[C]['result']>;
 
 export type Events = typeof events;
 export type EventName = keyof Events;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import type { JobChannel, JobResult } from '../common/api.js';
 import type { JobProgress, JobSummary } from '../common/api/jobs.js';
 import { TureenError, toErrorInfo } from '../common/errors.js';
 import type { EventBus } from './events.js';
@@ -21,6 +22,12 @@ export interface JobContext {
   progress(update: ProgressUpdate): void;
   /** Throws a `cancelled` TureenError when the job was cancelled; call between units of work. */
   throwIfCancelled(): void;
+}
+
+/** The typed error of a job that failed or was cancelled. */
+export function jobError(summary: Summary): TureenError {
+  const error = summary.error ?? { code: 'cancelled', message: `${summary.title}: cancelled` };
+  return new TureenError(error.code as TureenError['code'], error.message, error.detail);
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -102,20 +109,22 @@ export class JobRunner {
     return jobId;
   }
 
-  /** Run a job and wait for its result (the CLI's way); rejects with the job's error. */
-  async run<T>(kind: string, title: string, body: (ctx: JobContext) => Promise<T>): Promise<T> {
-    const jobId = this.start(kind, title, body);
-    const summary = await this.wait(jobId);
-    if (summary.state === 'done') return summary.result as T;
-    const error = summary.error ?? { code: 'cancelled' as const, message: `${title}: cancelled` };
-    throw new TureenError(error.code as TureenError['code'], error.message, error.detail);
-  }
-
-  async wait(jobId: string): Promise<Summary> {
+  /**
+   * Wait for a job to end. With only its id: the final summary (done, failed or cancelled), for callers that
+   * look at failures themselves. With the channel that started it: the job's result, typed by the
+   * contract's `jobChannel` declaration; a failed or cancelled job rejects with its typed error.
+   */
+  wait(jobId: string): Promise<Summary>;
+  wait<C extends JobChannel>(channel: C, jobId: string): Promise<JobResult<C>>;
+  async wait(...args: [string] | [JobChannel, string]): Promise<unknown> {
+    const jobId = args.length === 1 ? args[0] : args[1];
     const job = this.jobs.get(jobId);
     if (!job) throw new TureenError('not_found', `no job ${jobId}`);
     await job.settled;
-    return { ...job.summary };
+    const summary = { ...job.summary };
+    if (args.length === 1) return summary;
+    if (summary.state === 'done') return summary.result;
+    throw jobError(summary);
   }
 
   get(jobId: string): Summary {

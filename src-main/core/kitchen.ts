@@ -1,12 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import { api, isChannel } from '../common/api.js';
-import type { ApiResponse, Channel } from '../common/api.js';
+import type { ApiRequest, ApiResponse, Channel, JobChannel, JobResult } from '../common/api.js';
 import { TureenError } from '../common/errors.js';
 import { EventBus } from './events.js';
 import { JobRunner } from './jobs.js';
 import type { TureenPaths } from './paths.js';
 import { resolvePaths } from './paths.js';
-import type { Handler, Handlers, ServiceContext, Transport } from './service.js';
+import type { ApiClient, Handler, Handlers, ServiceContext, Transport } from './service.js';
 import { advisorHandlers } from './services/advisor.js';
 import { appHandlers } from './services/app.js';
 import { checkpointHandlers } from './services/checkpoints.js';
@@ -42,7 +42,7 @@ function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>
  * The one service behind every front door (Electron IPC, HTTP, CLI). Transports call `invoke` with an
  * untrusted channel name and payload; everything is validated here.
  */
-export class Kitchen {
+export class Kitchen implements ApiClient {
   readonly db: Database;
   readonly events = new EventBus();
   readonly jobs: JobRunner;
@@ -73,7 +73,7 @@ export class Kitchen {
       ...evaluationHandlers(this.context),
       ...recipeHandlers(this.context),
       ...advisorHandlers(this.context),
-      ...reportHandlers(this.context, (channel, payload) => this.invoke(channel, payload)),
+      ...reportHandlers(this.context, this),
       ...options.overrides,
     };
     registerDemoOnFirstStart(this.context);
@@ -96,9 +96,15 @@ export class Kitchen {
     return await handler(parsed.data as never);
   }
 
-  /** Typed call for in-process clients (the CLI). */
-  call<C extends Channel>(channelName: C, payload: unknown): Promise<ApiResponse<C>> {
-    return this.invoke(channelName, payload) as Promise<ApiResponse<C>>;
+  /** Typed call for in-process clients (the CLI, the report). */
+  call<C extends Channel>(channelName: C, request: ApiRequest<C>): Promise<ApiResponse<C>> {
+    return this.invoke(channelName, request) as Promise<ApiResponse<C>>;
+  }
+
+  /** Start a job through the contract and wait for its result, typed by the channel's declaration. */
+  async run<C extends JobChannel>(channelName: C, request: ApiRequest<C>): Promise<JobResult<C>> {
+    const { jobId } = (await this.invoke(channelName, request)) as { jobId: string };
+    return this.jobs.wait(channelName, jobId);
   }
 
   close(): void {

@@ -1,5 +1,11 @@
-import { api } from './api';
+import type { ErrorInfo } from '../../src-main/common/errors';
+import type { JobChannel, JobResult } from '../../src-main/common/api';
+import { api, ApiError } from './api';
 import type { JobProgress, JobSummary } from './types';
+
+/** How a job the view started ended: its result typed by the channel that started it, or cancelled. */
+export type JobOutcome<C extends JobChannel> =
+  { summary: JobSummary; result: JobResult<C> } | { summary: JobSummary; result: null };
 
 /** Every job of this session as the service reports it, kept live from job events. */
 export class JobsState {
@@ -19,8 +25,20 @@ export class JobsState {
     return this.jobs.find((j) => j.jobId === jobId);
   }
 
+  /**
+   * Waits for a job started on `channel`. A failed job throws its typed error (for the ErrorBanner); a
+   * cancelled one resolves with a null result, because cancelling is the user's choice, not a failure.
+   * The result's type is the one the contract declares for the channel (`jobChannel`).
+   */
+  async wait<C extends JobChannel>(channel: C, jobId: string): Promise<JobOutcome<C>> {
+    const summary = await this.settled(jobId);
+    if (summary.state === 'failed') throw jobFailure(summary);
+    if (summary.state !== 'done') return { summary, result: null };
+    return { summary, result: summary.result as JobResult<C> };
+  }
+
   /** Resolves with the job's final summary (done, failed or cancelled). */
-  wait(jobId: string): Promise<JobSummary> {
+  settled(jobId: string): Promise<JobSummary> {
     return new Promise((resolve) => {
       const check = (summary: JobSummary) => {
         if (summary.jobId !== jobId || summary.state === 'running') return false;
@@ -48,6 +66,13 @@ export class JobsState {
     const job = this.jobs.find((j) => j.jobId === progress.jobId);
     if (job) job.progress = progress;
   }
+}
+
+/** The typed error of a failed job. */
+export function jobFailure(summary: JobSummary): ApiError {
+  return new ApiError(
+    (summary.error ?? { code: 'internal', message: `${summary.title} failed` }) as ErrorInfo,
+  );
 }
 
 export const jobs = new JobsState();

@@ -4,7 +4,6 @@ import type { Advice } from '../../common/api/advisor.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command, ParsedArgs } from '../command.js';
 import { listOption, stringOption } from '../command.js';
-import { runJob } from './cook/verb.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, textTable } from './eval.js';
 
 type AdviceDoc = z.output<typeof Advice>;
@@ -144,7 +143,7 @@ ${INFERENCE_HELP}`,
     if (pairs !== undefined && (!Number.isInteger(pairs) || pairs < 2))
       throw new TureenError('bad_request', `--pairs must be an integer of at least 2, got ${pairsText}`);
     const points = alphaGrid(args);
-    const advice = await runJob<AdviceDoc>(ctx, 'advisor:run', {
+    const advice = await ctx.kitchen().run('advisor:run', {
       ingredients: args.positionals.map((p) => path.resolve(p)),
       ...(holdout ? { holdout: path.resolve(holdout) } : {}),
       ...(base ? { base: path.resolve(base) } : {}),

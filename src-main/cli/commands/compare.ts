@@ -6,7 +6,6 @@ import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { COMPARE_LAMBDA_SEARCH } from '../../core/recipes/compare-methods.js';
 import { MERGE_METHODS } from '../../core/recipes/methods/index.js';
-import { runJob } from './cook/verb.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, resolvedList, textTable } from './eval.js';
 
 type Table = z.output<typeof CompareTable>;
@@ -84,7 +83,7 @@ ${INFERENCE_HELP}`,
         `--learned-budget must be a non-negative integer, got ${budgetText}`,
       );
     }
-    const table = await runJob<Table>(ctx, 'compare:run', {
+    const table = await ctx.kitchen().run('compare:run', {
       folders: args.positionals.map((p) => path.resolve(p)),
       ...(holdout ? { holdout: path.resolve(holdout) } : {}),
       ...(evals.length ? { evals } : {}),

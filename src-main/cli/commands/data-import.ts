@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { z } from 'zod';
+import type { ApiRequest } from '../../common/api.js';
 import type { EvalSetImportResult } from '../../common/api/evalsets.js';
 import { TureenError } from '../../common/errors.js';
 import type { CliContext, CommandOutput, OptionSpec, ParsedArgs } from '../command.js';
 import { flag, stringOption } from '../command.js';
-import { runJob } from './cook/verb.js';
 
 type ImportResult = z.output<typeof EvalSetImportResult>;
 
@@ -72,7 +72,7 @@ function numberList(args: ParsedArgs, name: string): number[] | undefined {
 }
 
 /** The request `evalsets:import` takes, from the command line. */
-export function dataImportRequest(args: ParsedArgs): Record<string, unknown> {
+export function dataImportRequest(args: ParsedArgs): ApiRequest<'evalsets:import'> {
   const [folder, ...extra] = args.positionals;
   if (!folder)
     throw new TureenError(
@@ -106,7 +106,8 @@ export function dataImportRequest(args: ParsedArgs): Record<string, unknown> {
   if (role) request.role = role;
   if (channels) request.channels = channels;
   if (flag(args, 'strict')) request.strict = true;
-  return request;
+  // assembled key by key from argv; Kitchen.invoke validates it against the contract like any request
+  return request as ApiRequest<'evalsets:import'>;
 }
 
 /** The `tureen/data-import@1` document (docs/cli.md). */
@@ -149,7 +150,7 @@ function dataImportText(r: ImportResult): string {
 }
 
 export async function runDataImport(args: ParsedArgs, ctx: CliContext): Promise<CommandOutput> {
-  const result = await runJob<ImportResult>(ctx, 'evalsets:import', dataImportRequest(args));
+  const result = await ctx.kitchen().run('evalsets:import', dataImportRequest(args));
   for (const s of result.skipped) ctx.note(`skipped ${s.path}: ${s.reason}`);
   return { json: dataImportJson(result), human: dataImportText(result) };
 }

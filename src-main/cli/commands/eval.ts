@@ -4,7 +4,6 @@ import type { EvaluationRecord } from '../../common/api/evaluations.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
 import { listOption, stringOption } from '../command.js';
-import { runJob } from './cook/verb.js';
 
 type Evaluation = z.output<typeof EvaluationRecord>;
 
@@ -101,7 +100,7 @@ ${INFERENCE_HELP}`,
       throw new TureenError('bad_request', 'eval needs at least one model file or folder');
     const data = resolvedList(args, 'data');
     if (data.length === 0) throw new TureenError('bad_request', 'eval needs --data <evalset.safetensors>');
-    const result = await runJob<{ evaluations: Evaluation[]; notes: string[] }>(ctx, 'evaluations:run', {
+    const result = await ctx.kitchen().run('evaluations:run', {
       models: args.positionals.map((p) => path.resolve(p)),
       evalsets: data,
       ...inferenceRequest(args),

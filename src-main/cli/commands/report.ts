@@ -6,7 +6,6 @@ import { writeAll, writeFilesAtomically } from '../../core/checkpoints/atomic.js
 import { findChromium } from '../../core/reports/chromium.js';
 import { renderReportPdf } from '../../core/reports/render-pdf.js';
 import { assertRendererBuilt, rendererDir } from '../../core/renderer-files.js';
-import { runJob } from '../../core/reports/sources.js';
 import { listKitchens, registerKitchen } from '../../core/services/kitchens.js';
 import { isWithin } from '../../core/within.js';
 import type { Command } from '../command.js';
@@ -83,16 +82,15 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
       registered = registerKitchen(kitchen.context, folder);
       ctx.note(`registered ${folder} as kitchen "${registered.name}"`);
     }
-    const invoke = (channel: string, payload: unknown) => kitchen.invoke(channel, payload);
     const report = ReportData.parse(
-      await runJob(invoke, kitchen.jobs, 'reports:prepare', {
+      await kitchen.run('reports:prepare', {
         kitchenId: registered.id,
         ...(learnedBudget !== undefined ? { learnedBudget } : {}),
       }),
     );
     ctx.note('rendering the PDF');
     const { pdf, pages, consoleErrors } = await renderReportPdf({
-      invoke,
+      invoke: (channel, payload) => kitchen.invoke(channel, payload),
       staticDir,
       kitchenId: registered.id,
       paper,

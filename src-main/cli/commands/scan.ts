@@ -3,7 +3,6 @@ import type { z } from 'zod';
 import type { ScanResult } from '../../common/api/checkpoints.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command } from '../command.js';
-import { runJob } from './cook/verb.js';
 
 type Scan = z.output<typeof ScanResult>;
 
@@ -85,7 +84,7 @@ registered kitchen.`,
     if (paths.length === 0 && (await kitchen.call('kitchens:list', {})).kitchens.length === 0) {
       throw new TureenError('bad_request', 'give folders to scan (no kitchen is registered)');
     }
-    const { scans } = await runJob<{ scans: Scan[] }>(ctx, 'checkpoints:scan', paths.length ? { paths } : {});
+    const { scans } = await ctx.kitchen().run('checkpoints:scan', paths.length ? { paths } : {});
     return {
       json: {
         schema: 'tureen/scan@1',

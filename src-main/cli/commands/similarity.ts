@@ -1,12 +1,7 @@
 import path from 'node:path';
-import type { z } from 'zod';
-import type { SimilarityResult } from '../../common/api/checkpoints.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
-import { runJob } from './cook/verb.js';
-
-type Similarity = z.output<typeof SimilarityResult> & { warnings: string[] };
 
 function matrixLines(title: string, labels: string[], m: number[][], digits: number): string[] {
   const width = Math.max(8, digits + 4);
@@ -32,7 +27,7 @@ Prints the cosine similarity, the angle in degrees and the L2 distance for every
       throw new TureenError('bad_request', 'similarity needs checkpoint files or folders');
     const base = stringOption(args, 'base');
     const graph = stringOption(args, 'graph');
-    const result = await runJob<Similarity>(ctx, 'checkpoints:similarity', {
+    const result = await ctx.kitchen().run('checkpoints:similarity', {
       ingredients: args.positionals.map((p) => path.resolve(p)),
       ...(base ? { base: path.resolve(base) } : {}),
       ...(graph ? { graph: path.resolve(graph) } : {}),

@@ -1,13 +1,8 @@
 import path from 'node:path';
-import type { z } from 'zod';
-import type { CookResult } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command, ParsedArgs } from '../command.js';
 import { listOption } from '../command.js';
-import { runJob } from './cook/verb.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, resolvedList, textTable } from './eval.js';
-
-type Result = z.output<typeof CookResult>;
 
 /**
  * α values: "0,0.1,0.5", repeated or space-separated options, and "0,0.1,...,1" (the step of the first two
@@ -67,9 +62,9 @@ ${INFERENCE_HELP}`,
     if (data.length === 0) throw new TureenError('bad_request', 'sweep needs --data <evalset>');
     const alphas = parseAlphas(args);
     const [a, b] = args.positionals.map((p) => path.resolve(p));
-    const result = await runJob<Result>(ctx, 'recipes:cook', {
+    const result = await ctx.kitchen().run('recipes:cook', {
       method: 'interpolate',
-      ingredients: [a, b],
+      ingredients: [a!, b!],
       evals: data,
       ...(alphas ? { alphas } : {}),
       ...inferenceRequest(args),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { channel } from '../contract.js';
-import { InferenceOptions, JobStarted } from './evaluations.js';
+import { channel, jobChannel } from '../contract.js';
+import { InferenceOptions } from './evaluations.js';
 
 const HyperparameterValue = z.union([z.number(), z.string(), z.boolean()]);
 
@@ -124,10 +124,10 @@ export const AdviseRequest = InferenceOptions.extend({
 });
 
 export const advisorApi = {
-  'advisor:run': channel(
+  'advisor:run': jobChannel(
     'Diagnose a sweep before cooking: lineage groups, pairwise midpoint barriers, outliers with reasons, the soup outlook and the greedy steps with McNemar p-values (job; result Advice)',
     AdviseRequest,
-    JobStarted,
+    Advice,
   ),
   'advisor:latest': channel(
     'The latest advice whose ingredients lie inside this folder, or null when there is none yet',

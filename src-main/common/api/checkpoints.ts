@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { channel, event } from '../contract.js';
+import { channel, event, jobChannel } from '../contract.js';
 
-const JobStarted = z.object({ jobId: z.string() });
 const ErrorInfo = z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() });
 const HyperparameterValue = z.union([z.number(), z.string(), z.boolean()]);
 
@@ -114,6 +113,18 @@ export const WeightCookResult = z.object({
   warnings: z.array(z.string()),
 });
 
+export const ReplayResult = WeightCookResult.extend({
+  /** per output: whether its sha256 equals the one the recipe recorded (null when it recorded none) */
+  reproduced: z.array(
+    z.object({
+      path: z.string(),
+      sha256: z.string(),
+      recorded: z.string().nullable(),
+      same: z.boolean().nullable(),
+    }),
+  ),
+});
+
 const Scope = z.object({
   /** one registered kitchen; without it and without paths: every kitchen */
   kitchenId: z.number().int().positive().optional(),
@@ -135,10 +146,10 @@ const WeightOptions = z.object({
 });
 
 export const checkpointsApi = {
-  'checkpoints:scan': channel(
+  'checkpoints:scan': jobChannel(
     'Scan folders (or kitchens) for checkpoints, hyperparameters and families; a rescan reads only changed files (job; result ScanResult per root: {scans: ScanResult[]})',
     Scope,
-    JobStarted,
+    z.object({ scans: z.array(ScanResult) }),
   ),
   'checkpoints:list': channel(
     'Checkpoints of the last scan, by kitchen or folder',
@@ -150,7 +161,7 @@ export const checkpointsApi = {
     Scope,
     z.object({ families: z.array(FamilySummary), mismatches: z.array(MismatchSchema) }),
   ),
-  'checkpoints:cook': channel(
+  'checkpoints:cook': jobChannel(
     'Average weights without evaluation: uniform over the ingredients, interpolate (1 − α)·A + α·B, or explicit coefficients (job; result WeightCookResult)',
     WeightOptions.extend({
       method: z.enum(['uniform', 'interpolate', 'weighted']),
@@ -159,25 +170,25 @@ export const checkpointsApi = {
       alpha: z.number().optional(),
       coefficients: z.array(z.number()).optional(),
     }),
-    JobStarted,
+    WeightCookResult,
   ),
-  'checkpoints:replay': channel(
+  'checkpoints:replay': jobChannel(
     'Cook a recipe file again; refuses ingredients whose sha256 changed (job; result WeightCookResult plus reproduced)',
     z.object({
       recipe: z.string().min(1),
       outputs: z.array(z.string().min(1)).optional(),
       graph: z.string().min(1).optional(),
     }),
-    JobStarted,
+    ReplayResult,
   ),
-  'checkpoints:similarity': channel(
+  'checkpoints:similarity': jobChannel(
     'Pairwise cosine, angle and L2 of task vectors against a base (without a base: of the weights) (job; result SimilarityResult)',
     z.object({
       ingredients: z.array(z.string().min(1)).min(1),
       base: z.string().min(1).optional(),
       graph: z.string().min(1).optional(),
     }),
-    JobStarted,
+    SimilarityResult.extend({ warnings: z.array(z.string()) }),
   ),
 };
 

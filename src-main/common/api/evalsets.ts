@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channel } from '../contract.js';
+import { channel, jobChannel } from '../contract.js';
 
 export const EvalRole = z.enum(['holdout', 'id', 'shift']);
 
@@ -100,9 +100,9 @@ export const evalsetsApi = {
     z.object({ path: z.string().min(1), role: EvalRole.nullable() }),
     EvalSetSummary,
   ),
-  'evalsets:import': channel(
+  'evalsets:import': jobChannel(
     'Import an image folder (one subfolder per class) as an eval set: a job with progress in images; its result is EvalSetImportResult',
     EvalSetImportRequest,
-    z.object({ jobId: z.string() }),
+    EvalSetImportResult,
   ),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channel } from '../contract.js';
+import { channel, jobChannel } from '../contract.js';
 
 export const MetricValues = z.object({
   n: z.number().int(),
@@ -51,18 +51,16 @@ export const InferenceOptions = z.object({
   batchSize: z.number().int().positive().max(65536).optional(),
 });
 
-export const JobStarted = z.object({ jobId: z.string() });
-
 export const CacheUsage = z.object({ dir: z.string(), files: z.number().int(), bytes: z.number().int() });
 
 export const evaluationsApi = {
-  'evaluations:run': channel(
+  'evaluations:run': jobChannel(
     'Evaluate checkpoints (files or folders) on eval sets (job; result {evaluations: EvaluationRecord[], notes: string[]}, notes saying what was changed from the request, e.g. threads capped at the core count); cached logits are reused',
     InferenceOptions.extend({
       models: z.array(z.string().min(1)).min(1, 'give at least one model'),
       evalsets: z.array(z.string().min(1)).min(1, 'give at least one eval set'),
     }),
-    JobStarted,
+    z.object({ evaluations: z.array(EvaluationRecord), notes: z.array(z.string()) }),
   ),
   'evaluations:matrix': channel(
     'Stored evaluations (latest per model and eval set), optionally only for these model paths / eval-set paths',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { channel, event } from '../contract.js';
-import { EvaluationRecord, InferenceOptions, JobStarted, MetricValues } from './evaluations.js';
+import { channel, event, jobChannel } from '../contract.js';
+import { EvaluationRecord, InferenceOptions, MetricValues } from './evaluations.js';
 
 /** The merge methods of the registry (core/recipes/methods/); a test keeps this list equal to it. */
 export const MergeMethodName = z.enum(['task-arithmetic', 'ties', 'dare', 'slerp', 'model-stock']);
@@ -193,11 +193,18 @@ export const MethodDescription = z.object({
   params: z.array(ParamDescription),
 });
 
+export const SavedSoup = z.object({
+  outputs: z.array(z.object({ path: z.string(), sha256: z.string() })),
+  weights_sha256: z.string(),
+  /** whether the written weights hash as the evaluated soup's did */
+  same_weights_as_evaluated: z.boolean(),
+});
+
 export const recipesApi = {
-  'recipes:cook': channel(
+  'recipes:cook': jobChannel(
     'Cook a soup: uniform, greedy (paper Recipe 1), learned (CMA-ES on held-out cross-entropy), an interpolation sweep, or a merge method of the registry (task-arithmetic, ties, dare, slerp, model-stock; params, base, optional held-out search); evaluated on the eval sets found or given (job; result CookResult)',
     CookRequest,
-    JobStarted,
+    CookResult,
   ),
   'recipes:methods': channel(
     'The merge methods of the registry: params with defaults and ranges, and what each needs',
@@ -214,12 +221,12 @@ export const recipesApi = {
     z.object({ id: z.number().int().positive() }),
     CookResult,
   ),
-  'recipes:saveSoup': channel(
+  'recipes:saveSoup': jobChannel(
     "Write a stored recipe's soup to disk (.onnx and/or .safetensors by extension, plus <out>.recipe.json); refuses changed ingredients (job; result {outputs: [{path, sha256}], weights_sha256, same_weights_as_evaluated})",
     z.object({ id: z.number().int().positive(), out: z.string().min(1) }),
-    JobStarted,
+    SavedSoup,
   ),
-  'compare:run': channel(
+  'compare:run': jobChannel(
     'The comparison table of a sweep: every ingredient, best single, oracle, uniform/greedy/learned soups, merge methods (model stock, task arithmetic with a λ search, ... by `methods`), ensemble, greedy ensemble (job; result CompareTable)',
     InferenceOptions.extend({
       folders: z.array(z.string().min(1)).min(1),
@@ -231,7 +238,7 @@ export const recipesApi = {
        *  task-arithmetic with a held-out λ search when the sweep has a base) */
       methods: z.array(z.string().min(1)).optional(),
     }),
-    JobStarted,
+    CompareTable,
   ),
   'compare:table': channel(
     'A stored comparison table: by id, or the latest one; with folder, the latest whose folders lie inside that folder or contain it. null when there is none yet (an unknown id is not_found)',

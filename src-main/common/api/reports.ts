@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { channel } from '../contract.js';
-import { JobStarted } from './evaluations.js';
+import { channel, jobChannel } from '../contract.js';
 import { KitchenSummary } from './kitchens.js';
 import { CompareTable, CookResult } from './recipes.js';
 
@@ -76,7 +75,7 @@ export const reportsApi = {
     z.object({ kitchenId: z.number().int().positive() }),
     ReportData,
   ),
-  'reports:prepare': channel(
+  'reports:prepare': jobChannel(
     'Evaluate and cook what the report of a kitchen still lacks: the comparison, greedy-soup prefixes, an interpolation sweep (job; result ReportData)',
     z.object({
       kitchenId: z.number().int().positive(),
@@ -85,7 +84,7 @@ export const reportsApi = {
       /** α grid of the interpolation sweep from the base to the greedy soup */
       alphas: z.array(z.number().min(-1).max(2)).min(2).optional(),
     }),
-    JobStarted,
+    ReportData,
   ),
   'reports:savePdf': channel(
     "Render a kitchen's report as a vector PDF: a save dialog in the desktop app; in serve mode written to the data folder and returned for download",

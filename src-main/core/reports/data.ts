@@ -1,25 +1,22 @@
 import path from 'node:path';
 import type { z } from 'zod';
-import type { AppInfo } from '../../common/api/app.js';
 import { CheckpointSummary } from '../../common/api/checkpoints.js';
 import type { GreedyPrefix, ReportData, ReportIngredient, SimilarityData } from '../../common/api/reports.js';
-import { TureenError } from '../../common/errors.js';
-import type { ServiceContext } from '../service.js';
-import { listKitchens } from '../services/kitchens.js';
+import type { ApiClient, ServiceContext } from '../service.js';
 import type { SimilarityInputs } from './similarity-store.js';
 import { loadSimilarity } from './similarity-store.js';
-import type { Compare, Cooked, Invoke, Kitchen } from './sources.js';
+import type { Compare, Cooked, Kitchen } from './sources.js';
 import { isWithin } from '../within.js';
-import { acceptedInOrder, getRecipe, latestCompare, listRecipes, top1ByName } from './sources.js';
+import {
+  acceptedInOrder,
+  getRecipe,
+  kitchenById,
+  latestCompare,
+  listRecipes,
+  top1ByName,
+} from './sources.js';
 
 type Report = z.output<typeof ReportData>;
-
-export function kitchenById(ctx: ServiceContext, kitchenId: number): Kitchen {
-  const kitchen = listKitchens(ctx).find((k) => k.id === kitchenId);
-  if (!kitchen)
-    throw new TureenError('not_found', `no kitchen with id ${kitchenId}; list them with \`tureen info\``);
-  return kitchen;
-}
 
 /** A checkpoint as the report names it: relative to the kitchen folder when inside it. */
 const checkpointLabel = (kitchen: Kitchen, file: string) =>
@@ -29,20 +26,20 @@ const samePaths = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 /** Stored recipes of a method cooked from the kitchen's folder (or below it), newest first. */
-export async function recipesOf(invoke: Invoke, kitchen: Kitchen, method: string) {
-  const all = await listRecipes(invoke);
+export async function recipesOf(client: ApiClient, kitchen: Kitchen, method: string) {
+  const all = await listRecipes(client);
   return all.filter((r) => r.method === method && (r.folder === null || isWithin(kitchen.path, r.folder)));
 }
 
 /** A stored uniform soup of exactly these ingredient paths, if one was cooked. */
 export async function findUniformOf(
-  invoke: Invoke,
+  client: ApiClient,
   kitchen: Kitchen,
   paths: readonly string[],
 ): Promise<Cooked | null> {
-  for (const summary of await recipesOf(invoke, kitchen, 'uniform')) {
+  for (const summary of await recipesOf(client, kitchen, 'uniform')) {
     if (summary.ingredients !== paths.length) continue;
-    const cooked = await getRecipe(invoke, summary.id);
+    const cooked = await getRecipe(client, summary.id);
     if (
       samePaths(
         cooked.recipe.ingredients.map((i) => i.path),
@@ -60,7 +57,7 @@ export async function findUniformOf(
  * `reports:prepare`).
  */
 export async function greedyPrefixes(
-  invoke: Invoke,
+  client: ApiClient,
   kitchen: Kitchen,
   compare: Compare,
   greedy: Cooked,
@@ -90,7 +87,7 @@ export async function greedyPrefixes(
       });
       continue;
     }
-    const cooked = await findUniformOf(invoke, kitchen, prefix);
+    const cooked = await findUniformOf(client, kitchen, prefix);
     if (cooked) prefixes.push({ models: k, recipeId: cooked.recipeId, top1: top1ByName(cooked) });
     else lacking.push(prefix);
   }
@@ -99,14 +96,12 @@ export async function greedyPrefixes(
 
 /** Ingredient rows of the comparison with hashes and hyperparameters from the kitchen's last scan. */
 export async function ingredientsOf(
-  invoke: Invoke,
+  client: ApiClient,
   kitchen: Kitchen,
   compare: Compare,
 ): Promise<{ ingredients: Array<z.output<typeof ReportIngredient>>; base: string | null; scanned: boolean }> {
   const folder = compare.folders[0] ?? kitchen.path;
-  const { checkpoints } = (await invoke('checkpoints:list', { kitchenId: kitchen.id })) as {
-    checkpoints: unknown[];
-  };
+  const { checkpoints } = await client.call('checkpoints:list', { kitchenId: kitchen.id });
   const byPath = new Map(
     checkpoints.map((raw) => {
       const c = CheckpointSummary.parse(raw);
@@ -150,12 +145,12 @@ export function similarityInputs(
 /** The report of a kitchen from stored results only; what is missing is listed, never invented. */
 export async function buildReportData(
   ctx: ServiceContext,
-  invoke: Invoke,
+  client: ApiClient,
   kitchenId: number,
 ): Promise<Report> {
-  const kitchen = kitchenById(ctx, kitchenId);
-  const info = (await invoke('app:info', {})) as z.output<typeof AppInfo>;
-  const compare = await latestCompare(invoke, kitchen);
+  const kitchen = await kitchenById(client, kitchenId);
+  const info = await client.call('app:info', {});
+  const compare = await latestCompare(client, kitchen);
   const missing: string[] = [];
   const recipes: Cooked[] = [];
   let prefixes: Array<z.output<typeof GreedyPrefix>> = [];
@@ -169,10 +164,10 @@ export async function buildReportData(
     );
   } else {
     const ids = [...new Set(compare.rows.map((r) => r.recipeId).filter((id): id is number => id !== null))];
-    for (const id of ids) recipes.push(await getRecipe(invoke, id));
+    for (const id of ids) recipes.push(await getRecipe(client, id));
     const greedy = recipes.find((r) => r.recipe.method === 'greedy');
     if (greedy) {
-      const result = await greedyPrefixes(invoke, kitchen, compare, greedy);
+      const result = await greedyPrefixes(client, kitchen, compare, greedy);
       prefixes = result.prefixes;
       if (result.lacking.length) {
         missing.push(
@@ -180,9 +175,9 @@ export async function buildReportData(
         );
       }
     }
-    const [sweep] = await recipesOf(invoke, kitchen, 'interpolate');
+    const [sweep] = await recipesOf(client, kitchen, 'interpolate');
     if (sweep) {
-      const cooked = await getRecipe(invoke, sweep.id);
+      const cooked = await getRecipe(client, sweep.id);
       recipes.push(cooked);
       interpolationRecipeId = cooked.recipeId;
     } else {
@@ -192,7 +187,7 @@ export async function buildReportData(
           : 'No interpolation sweep: the kitchen has no base (pretrained) checkpoint; cook an interpolation between two models in Cook to add one.',
       );
     }
-    const listed = await ingredientsOf(invoke, kitchen, compare);
+    const listed = await ingredientsOf(client, kitchen, compare);
     ingredients = listed.ingredients;
     if (!listed.scanned)
       missing.push('The kitchen was not scanned yet: hashes and hyperparameters appear after a scan.');

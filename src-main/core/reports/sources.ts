@@ -1,48 +1,42 @@
 import path from 'node:path';
 import type { z } from 'zod';
-import { JobStarted } from '../../common/api/evaluations.js';
 import type { KitchenSummary } from '../../common/api/kitchens.js';
 import { CompareTable, CookResult, RecipeSummary } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
-import type { JobRunner } from '../jobs.js';
+import type { ApiClient } from '../service.js';
 
 /**
- * The report reads everything through the API contract (the same calls the UI makes), so it depends on the
- * evaluation engine's channels, not on its tables.
+ * The report reads everything through the API contract (the same calls the UI makes, `ApiClient`), so it
+ * depends on the evaluation engine's channels, not on its tables or services.
  */
-export type Invoke = (channel: string, payload: unknown) => Promise<unknown>;
+export type Invoke = ApiClient['invoke'];
 
 export type Compare = z.output<typeof CompareTable>;
 export type Cooked = z.output<typeof CookResult>;
 export type Kitchen = z.output<typeof KitchenSummary>;
 
 /** The newest stored comparison that covers the kitchen's folder, or null. */
-export async function latestCompare(invoke: Invoke, kitchen: Kitchen): Promise<Compare | null> {
-  const table = await invoke('compare:table', { folder: kitchen.path });
+export async function latestCompare(client: ApiClient, kitchen: Kitchen): Promise<Compare | null> {
+  const table = await client.call('compare:table', { folder: kitchen.path });
   return table === null ? null : CompareTable.parse(table);
 }
 
-export async function getRecipe(invoke: Invoke, id: number): Promise<Cooked> {
-  return CookResult.parse(await invoke('recipes:get', { id }));
+export async function getRecipe(client: ApiClient, id: number): Promise<Cooked> {
+  return CookResult.parse(await client.call('recipes:get', { id }));
 }
 
-export async function listRecipes(invoke: Invoke): Promise<Array<z.output<typeof RecipeSummary>>> {
-  const { recipes } = (await invoke('recipes:list', {})) as { recipes: unknown[] };
+export async function listRecipes(client: ApiClient): Promise<Array<z.output<typeof RecipeSummary>>> {
+  const { recipes } = await client.call('recipes:list', {});
   return recipes.map((r) => RecipeSummary.parse(r));
 }
 
-/** Start a job through the contract and wait for its result. */
-export async function runJob(
-  invoke: Invoke,
-  jobs: JobRunner,
-  channel: string,
-  request: unknown,
-): Promise<unknown> {
-  const { jobId } = JobStarted.parse(await invoke(channel, request));
-  const summary = await jobs.wait(jobId);
-  if (summary.state === 'done') return summary.result;
-  const error = summary.error ?? { code: 'cancelled', message: `${channel}: cancelled` };
-  throw new TureenError(error.code as TureenError['code'], error.message, error.detail);
+/** A registered kitchen by id (through the contract: the report never reads the kitchens table). */
+export async function kitchenById(client: ApiClient, kitchenId: number): Promise<Kitchen> {
+  const { kitchens } = await client.call('kitchens:list', {});
+  const kitchen = kitchens.find((k) => k.id === kitchenId);
+  if (!kitchen)
+    throw new TureenError('not_found', `no kitchen with id ${kitchenId}; list them with \`tureen info\``);
+  return kitchen;
 }
 
 /**

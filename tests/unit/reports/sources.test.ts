@@ -6,6 +6,7 @@ import { reportFolder } from '../../../src-main/cli/commands/report.js';
 import { TureenError } from '../../../src-main/common/errors.js';
 import type { Cooked, Kitchen } from '../../../src-main/core/reports/sources.js';
 import { acceptedInOrder, latestCompare } from '../../../src-main/core/reports/sources.js';
+import type { ApiClient } from '../../../src-main/core/service.js';
 
 function greedy(paths: string[], steps: Array<[string, boolean]>): Cooked {
   return {
@@ -54,6 +55,15 @@ describe('acceptedInOrder', () => {
   });
 });
 
+/** A client whose every call is answered by `answer` (the report reads only through the client). */
+function client(answer: (channel: string, payload: unknown) => Promise<unknown>): ApiClient {
+  return {
+    invoke: answer,
+    call: answer as ApiClient['call'],
+    run: answer as ApiClient['run'],
+  };
+}
+
 describe('latestCompare', () => {
   const kitchen = { path: '/k' } as Kitchen;
   it("asks compare:table for the kitchen folder's latest comparison", async () => {
@@ -68,16 +78,24 @@ describe('latestCompare', () => {
       warnings: [],
       createdAt: '2026-01-01T00:00:00Z',
     };
-    const got = await latestCompare((channel, payload) => {
-      calls.push([channel, payload]);
-      return Promise.resolve(table);
-    }, kitchen);
+    const got = await latestCompare(
+      client((channel, payload) => {
+        calls.push([channel, payload]);
+        return Promise.resolve(table);
+      }),
+      kitchen,
+    );
     expect(calls).toEqual([['compare:table', { folder: '/k' }]]);
     expect(got).toEqual(table);
   });
   it('is null when no comparison covers the kitchen, and passes errors on', async () => {
-    expect(await latestCompare(() => Promise.resolve(null), kitchen)).toBeNull();
-    const broken = () => Promise.reject(new TureenError('internal', 'database is locked'));
+    expect(
+      await latestCompare(
+        client(() => Promise.resolve(null)),
+        kitchen,
+      ),
+    ).toBeNull();
+    const broken = client(() => Promise.reject(new TureenError('internal', 'database is locked')));
     await expect(latestCompare(broken, kitchen)).rejects.toMatchObject({ code: 'internal' });
   });
 });

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { TureenError } from '../../../common/errors.js';
-import { openRegularFile } from '../read-range.js';
 import type { DType } from '../../tensors/dtypes.js';
 import { dtypeBytes } from '../../tensors/dtypes.js';
 import type { ParsedPickle, PickleSource, PickleValue } from './pickle.js';
@@ -138,7 +137,7 @@ function openZip(file: string, size: number): RawCheckpoint {
 }
 
 function openLegacy(file: string, size: number): RawCheckpoint {
-  const { fd } = openRegularFile(file, 'bad_checkpoint');
+  const fd = fs.openSync(file, 'r');
   try {
     const source = fileSource(fd, size);
     let magic: ParsedPickle;
@@ -200,7 +199,7 @@ function openLegacy(file: string, size: number): RawCheckpoint {
         byteLength,
         fileOffset: dataOffset,
         read: () => {
-          const rfd = openRegularFile(file, 'bad_checkpoint').fd;
+          const rfd = fs.openSync(file, 'r');
           try {
             return readExactly(rfd, file, dataOffset, byteLength);
           } finally {
@@ -218,8 +217,10 @@ function openLegacy(file: string, size: number): RawCheckpoint {
 
 function headOf(file: string): { size: number; head: Buffer } {
   // a FIFO or device would block or never end: only regular files are opened
-  const { fd, size } = openRegularFile(file, 'bad_checkpoint');
+  if (!fs.statSync(file).isFile()) throw bad(file, 'is not a regular file');
+  const fd = fs.openSync(file, 'r');
   try {
+    const size = fs.fstatSync(fd).size;
     return { size, head: readRaw(fd, 0, Math.min(size, 512)) };
   } finally {
     fs.closeSync(fd);
