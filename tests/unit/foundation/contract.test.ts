@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, events } from '../../../src-main/common/api.js';
+import { JobStarted } from '../../../src-main/common/contract.js';
 import { TureenError } from '../../../src-main/common/errors.js';
+import { EventBus } from '../../../src-main/core/events.js';
+import { JobRunner } from '../../../src-main/core/jobs.js';
 import type { Kitchen } from '../../../src-main/core/kitchen.js';
 import { tempKitchen } from './helpers.js';
 
@@ -24,6 +27,30 @@ describe('API contract', () => {
   it('names every channel domain:verb and every event domain:noun', () => {
     for (const name of [...Object.keys(api), ...Object.keys(events)])
       expect(name).toMatch(/^[a-z]+:[a-zA-Z]+$/);
+  });
+
+  it('declares the result of every channel that starts a job (jobChannel)', () => {
+    const starters = Object.entries(api).filter(([, def]) => def.response === JobStarted);
+    expect(starters.length).toBeGreaterThan(5);
+    for (const [name, def] of starters) expect('result' in def, name).toBe(true);
+  });
+
+  it("jobs.wait(channel, jobId) gives a done job's result and rejects a failed one with its typed error", async () => {
+    const jobs = new JobRunner(new EventBus());
+    const ok = jobs.start('scan', 'scan', () => Promise.resolve({ scans: [] }));
+    expect(await jobs.wait('checkpoints:scan', ok)).toEqual({ scans: [] });
+    const failed = jobs.start('scan', 'scan', () => Promise.reject(new TureenError('conflict', 'changed')));
+    await expect(jobs.wait('checkpoints:scan', failed)).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'changed',
+    });
+    const cancelled = jobs.start('scan', 'scan', async (job) => {
+      await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+      job.throwIfCancelled();
+    });
+    jobs.cancel(cancelled);
+    await expect(jobs.wait('checkpoints:scan', cancelled)).rejects.toMatchObject({ code: 'cancelled' });
+    expect((await jobs.wait(failed)).state).toBe('failed');
   });
 
   it('rejects an unknown channel with a typed error', async () => {
