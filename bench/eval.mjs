@@ -66,7 +66,8 @@ async function measure(modelFile, setFile, tag) {
   const input = set.inputs[0];
   const rowShape = input.shape.slice(1);
   const row = rowShape.reduce((a, b) => a * b, 1);
-  const prepared = toFloat32Input(input.dtype, input.shape, input.bytes, set.transforms[input.name]);
+  const { bytes } = set.batch(0, set.n).inputs[0];
+  const prepared = toFloat32Input(input.dtype, input.shape, bytes, set.transforms[input.name]);
   const batches = [];
   for (let start = 0; start < set.n; start += BATCH) {
     const count = Math.min(BATCH, set.n - start);

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
-import { readRegularFile } from '../checkpoints/read-range.js';
+import { openRegularFile, readAt } from '../checkpoints/read-range.js';
 import type { SafetensorsEntry, SafetensorsHeader } from '../checkpoints/safetensors.js';
 import { readSafetensorsHeader } from '../checkpoints/safetensors.js';
 import type { DType } from '../tensors/dtypes.js';
@@ -14,16 +16,37 @@ import { canonicalJson } from '../../common/canonical-json.js';
 export const EVAL_ROLES = ['holdout', 'id', 'shift'] as const;
 export type EvalRole = (typeof EVAL_ROLES)[number];
 
+/** One model input as stored: where its rows are in the file (never read whole, see batch()). */
 export interface EvalInput {
   name: string;
   dtype: DType;
   /** full shape, first axis N */
   shape: number[];
-  /** the stored bytes (a view into the file's buffer) */
-  bytes: Uint8Array;
+  /** absolute offset of the tensor's bytes in the file */
+  offset: number;
+  byteLength: number;
+  /** bytes of one example (byteLength / N) */
+  rowBytes: number;
 }
 
-/** An eval set read from disk: inputs named like the model's, labels, and how to prepare them. */
+/** Rows [start, start + count) of every input, as stored (shape's first axis is count). */
+export interface EvalBatch {
+  start: number;
+  count: number;
+  inputs: Array<{ name: string; dtype: DType; shape: number[]; bytes: Uint8Array }>;
+}
+
+/** What the file looked like when it was hashed: a later read of another size, mtime or inode is refused. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/**
+ * An eval set on disk: a source with `n`, labels, a hash and batch(start, count). Only the labels are held in
+ * memory; inputs are read by file offset, a batch at a time, so a set larger than memory can be evaluated.
+ */
 export interface EvalSet {
   file: string;
   name: string;
@@ -37,6 +60,9 @@ export interface EvalSet {
   /** sha256 over tensors, transform and class subset (not name or role) */
   hash: string;
   bytes: number;
+  stamp: FileStamp;
+  /** Read rows [start, start + count) of every input; refused if the file changed since it was hashed. */
+  batch(start: number, count: number): EvalBatch;
 }
 
 const LABEL_DTYPES = new Set<DType>(['u8', 'i8', 'i16', 'i32', 'i64', 'u16', 'u32', 'u64']);
@@ -129,19 +155,59 @@ export function looksLikeEvalSet(header: Pick<SafetensorsHeader, 'tensors'>): bo
   return others.length > 0 && others.every((t) => t.shape[0] === labels.shape[0]);
 }
 
-/** Eval sets are read whole (streaming comes with the real-data issue); larger files are refused up front. */
-const MAX_EVALSET_BYTES = 2 * 1024 ** 3;
+/** Everything about an eval set but its hash: header, labels, transforms, where each input's rows are. */
+export interface EvalSetLayout {
+  file: string;
+  meta: Record<string, string>;
+  n: number;
+  inputs: EvalInput[];
+  labelTensor: SafetensorsEntry;
+  /** the labels as stored (they are hashed in this form) */
+  labelBytes: Uint8Array;
+  labels: Int32Array;
+  transforms: Record<string, InputTransform>;
+  classSubset: number[] | null;
+  bytes: number;
+}
 
-export function readEvalSet(file: string): EvalSet {
+/** An open eval-set file: the fd, its layout, and the stamp every read is checked against. */
+export interface OpenEvalSet {
+  fd: number;
+  layout: EvalSetLayout;
+  stamp: FileStamp;
+}
+
+function stampOf(stat: fs.Stats): FileStamp {
+  return { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/**
+ * Open an eval set and read its layout: the header and the labels, nothing of the inputs. The caller closes
+ * `fd` (fs.closeSync).
+ */
+export function openEvalSet(file: string): OpenEvalSet {
   const absolute = path.resolve(file);
-  const layout = readSafetensorsHeader(absolute, 'bad_evalset');
-  const buffer = readRegularFile(absolute, 'bad_evalset', { bytes: MAX_EVALSET_BYTES, what: 'an eval set' });
-  if (buffer.byteLength !== layout.bytes) {
-    throw new TureenError('io_error', `${absolute} changed while it was read; read it again`, {
-      file: absolute,
-    });
+  const header = readSafetensorsHeader(absolute, 'bad_evalset');
+  const { fd } = openRegularFile(absolute, 'bad_evalset');
+  try {
+    const stamp = stampOf(fs.fstatSync(fd));
+    if (stamp.size !== header.bytes) {
+      throw new TureenError('io_error', `${absolute} changed while it was read; read it again`, {
+        file: absolute,
+      });
+    }
+    return { fd, layout: layoutOf(absolute, header, fd), stamp };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
   }
-  const bytesOf = (t: SafetensorsEntry) => buffer.subarray(t.offset, t.offset + t.byteLength);
+}
+
+function layoutOf(absolute: string, layout: SafetensorsHeader, fd: number): EvalSetLayout {
   const labelTensor = layout.tensors.find((t) => t.name === 'labels');
   if (!labelTensor) {
     throw new TureenError(
@@ -150,7 +216,13 @@ export function readEvalSet(file: string): EvalSet {
       { file: absolute },
     );
   }
-  const labels = readLabels(absolute, labelTensor, bytesOf(labelTensor));
+  const labelBytes = new Uint8Array(readAt(fd, labelTensor.byteLength, labelTensor.offset));
+  if (labelBytes.byteLength !== labelTensor.byteLength) {
+    throw new TureenError('io_error', `${absolute} ended early; did it change while reading?`, {
+      file: absolute,
+    });
+  }
+  const labels = readLabels(absolute, labelTensor, labelBytes);
   const n = labels.length;
   if (n === 0) {
     throw new TureenError(
@@ -162,7 +234,14 @@ export function readEvalSet(file: string): EvalSet {
   const inputs: EvalInput[] = layout.tensors
     .filter((t) => t.name !== 'labels')
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: bytesOf(t) }));
+    .map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      offset: t.offset,
+      byteLength: t.byteLength,
+      rowBytes: t.byteLength / n,
+    }));
   if (inputs.length === 0) {
     throw new TureenError('bad_evalset', `${absolute} holds only labels; add one tensor per model input`, {
       file: absolute,
@@ -190,56 +269,275 @@ export function readEvalSet(file: string): EvalSet {
       );
     }
   }
-  const hash = evalSetHash(
-    inputs,
-    { dtype: labelTensor.dtype, shape: labelTensor.shape, bytes: bytesOf(labelTensor) },
-    transforms,
-    classSubset,
-  );
   return {
     file: absolute,
-    name: meta['tureen.name'] || path.basename(absolute).replace(/\.safetensors$/i, ''),
-    fileRole: parseRole(absolute, meta['tureen.role']),
+    meta,
     n,
     inputs,
+    labelTensor,
+    labelBytes,
     labels,
     transforms,
     classSubset,
-    hash,
-    bytes: buffer.byteLength,
+    bytes: layout.bytes,
   };
+}
+
+/** Bytes per read while hashing: large enough for throughput, small enough to stay out of the way. */
+const HASH_CHUNK = 8 * 1024 * 1024;
+
+/** Read [offset, offset + length) of an open file in chunks, in order. */
+export function readChunks(
+  fd: number,
+  offset: number,
+  length: number,
+  onChunk: (bytes: Uint8Array) => void,
+  file: string,
+): void {
+  const buffer = new Uint8Array(Math.min(HASH_CHUNK, Math.max(length, 1)));
+  for (let done = 0; done < length;) {
+    const want = Math.min(buffer.byteLength, length - done);
+    const got = fs.readSync(fd, buffer, 0, want, offset + done);
+    if (got === 0)
+      throw new TureenError('io_error', `${file} ended early; did it change while reading?`, { file });
+    onChunk(buffer.subarray(0, got));
+    done += got;
+  }
+}
+
+/**
+ * Read one input's rows [start, start + count) into `into` (or a new array), checking that the open file is
+ * still the one that was hashed.
+ */
+export function readRows(
+  open: OpenEvalSet,
+  input: EvalInput,
+  start: number,
+  count: number,
+  into?: Uint8Array,
+): Uint8Array {
+  const length = count * input.rowBytes;
+  const target = into ? into.subarray(0, length) : new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const got = fs.readSync(
+      open.fd,
+      target,
+      done,
+      Math.min(length - done, 256 * 1024 * 1024),
+      input.offset + start * input.rowBytes + done,
+    );
+    if (got === 0) break;
+    done += got;
+  }
+  if (done !== length)
+    throw new TureenError('io_error', `${open.layout.file} ended early; did it change while reading?`, {
+      file: open.layout.file,
+    });
+  return target;
+}
+
+function checkRange(set: { n: number; file: string }, start: number, count: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > set.n)
+    throw new TureenError(
+      'internal',
+      `rows [${start}, ${start + count}) are outside ${set.file}'s ${set.n} examples`,
+    );
+}
+
+/** Open the eval set's file again, refusing it when it is no longer the file that was hashed. */
+export function reopenEvalSet(set: Pick<EvalSet, 'file' | 'stamp'>): OpenEvalSet {
+  const open = openEvalSet(set.file);
+  if (!sameStamp(open.stamp, set.stamp)) {
+    fs.closeSync(open.fd);
+    throw new TureenError('bad_evalset', `${set.file} changed since it was read; run again`, {
+      file: set.file,
+    });
+  }
+  return open;
+}
+
+/** Rows of every input from an open file; shapes have count as their first axis. */
+export function batchOf(open: OpenEvalSet, start: number, count: number): EvalBatch {
+  checkRange(open.layout, start, count);
+  return {
+    start,
+    count,
+    inputs: open.layout.inputs.map((input) => ({
+      name: input.name,
+      dtype: input.dtype,
+      shape: [count, ...input.shape.slice(1)],
+      bytes: readRows(open, input, start, count),
+    })),
+  };
+}
+
+/**
+ * Visit every example in order, `maxBytes` of stored rows at a time (at least one example): the streaming
+ * loop behind leakage hashes and anything else that needs each example's bytes.
+ */
+export function forEachBatch(
+  set: Pick<EvalSet, 'file' | 'stamp' | 'n'>,
+  maxBytes: number,
+  visit: (batch: EvalBatch) => void,
+): void {
+  const open = reopenEvalSet(set);
+  try {
+    const rowBytes = open.layout.inputs.reduce((a, i) => a + i.rowBytes, 0);
+    const rows = Math.max(1, Math.floor(maxBytes / Math.max(rowBytes, 1)));
+    for (let start = 0; start < set.n; start += rows)
+      visit(batchOf(open, start, Math.min(rows, set.n - start)));
+  } finally {
+    fs.closeSync(open.fd);
+  }
+}
+
+export function readEvalSet(file: string): EvalSet {
+  const open = openEvalSet(file);
+  try {
+    const { layout, stamp } = open;
+    const digest = new EvalSetDigest(layout);
+    for (const input of layout.inputs)
+      readChunks(open.fd, input.offset, input.byteLength, (bytes) => digest.update(bytes), layout.file);
+    digest.update(layout.labelBytes);
+    const hash = digest.digest();
+    // the file must not have changed while it was hashed
+    if (!sameStamp(stampOf(fs.fstatSync(open.fd)), stamp))
+      throw new TureenError('io_error', `${layout.file} changed while it was read; read it again`, {
+        file: layout.file,
+      });
+    const set: EvalSet = {
+      file: layout.file,
+      name: layout.meta['tureen.name'] || path.basename(layout.file).replace(/\.safetensors$/i, ''),
+      fileRole: parseRole(layout.file, layout.meta['tureen.role']),
+      n: layout.n,
+      inputs: layout.inputs,
+      labels: layout.labels,
+      transforms: layout.transforms,
+      classSubset: layout.classSubset,
+      hash,
+      bytes: layout.bytes,
+      stamp,
+      batch(start: number, count: number): EvalBatch {
+        checkRange(set, start, count);
+        const again = reopenEvalSet(set);
+        try {
+          return batchOf(again, start, count);
+        } finally {
+          fs.closeSync(again.fd);
+        }
+      },
+    };
+    return set;
+  } finally {
+    fs.closeSync(open.fd);
+  }
 }
 
 /** Bump when anything that changes a model's input joins the hash: old cached logits then never match. */
 export const EVALSET_HASH_SCHEME = 'tureen/evalset-hash@2';
 
+interface HashedTensor {
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+  byteLength: number;
+}
+
+function field(hash: Hash, text: string): void {
+  hash.update(`${Buffer.byteLength(text)}:${text}`);
+}
+
+function tensorField(hash: Hash, t: HashedTensor): void {
+  // dtypes are hashed in the file's own spelling (F32, U8): hashes of existing sets never change
+  field(
+    hash,
+    canonicalJson({ name: t.name, dtype: toSafetensorsDType(t.dtype), shape: t.shape, bytes: t.byteLength }),
+  );
+}
+
 /**
- * sha256 over everything that changes what the model sees or how it is scored: every input's name, dtype,
- * shape and bytes, the labels, the normalised transform per input, and the class subset. Name and role are
- * left out (renaming a file keeps its cached logits). Fields are length-prefixed or canonical JSON, so no two
- * different eval sets share a serialisation.
+ * The eval-set hash (EVALSET_HASH_SCHEME), fed in order: every input's bytes (inputs sorted by name), then the
+ * labels' bytes, in chunks of any size. sha256 over everything that changes what the model sees or how it is
+ * scored: every input's name, dtype, shape and bytes, the labels, the normalised transform per input, and the
+ * class subset. Name and role are left out (renaming a file keeps its cached logits). Fields are
+ * length-prefixed or canonical JSON, so no two different eval sets share a serialisation.
  */
+export class EvalSetDigest {
+  private readonly hash = createHash('sha256');
+  private readonly tensors: HashedTensor[];
+  private readonly tail: string;
+  private index = -1;
+  private left = 0;
+
+  constructor(layout: {
+    inputs: readonly HashedTensor[];
+    labelTensor: Omit<HashedTensor, 'name'>;
+    transforms: Record<string, InputTransform>;
+    classSubset: readonly number[] | null;
+  }) {
+    this.tensors = [
+      ...layout.inputs,
+      {
+        name: 'labels',
+        dtype: layout.labelTensor.dtype,
+        shape: layout.labelTensor.shape,
+        byteLength: layout.labelTensor.byteLength,
+      },
+    ];
+    this.tail = canonicalJson({
+      inputs: layout.inputs.map((i) => i.name),
+      transform: layout.transforms,
+      classSubset: layout.classSubset,
+    });
+    field(this.hash, EVALSET_HASH_SCHEME);
+    this.advance();
+  }
+
+  /** Move to the next tensor whose bytes are still to come (tensors of 0 bytes are passed over). */
+  private advance(): void {
+    while (this.left === 0 && this.index + 1 < this.tensors.length) {
+      const next = this.tensors[++this.index]!;
+      tensorField(this.hash, next);
+      this.left = next.byteLength;
+    }
+  }
+
+  /** The next bytes in file order; a chunk may span the end of one tensor and the start of the next. */
+  update(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.byteLength) {
+      if (this.left === 0)
+        throw new TureenError('internal', 'eval-set hash fed more bytes than the tensors hold');
+      const take = Math.min(this.left, bytes.byteLength - at);
+      this.hash.update(at === 0 && take === bytes.byteLength ? bytes : bytes.subarray(at, at + take));
+      at += take;
+      this.left -= take;
+      this.advance();
+    }
+  }
+
+  digest(): string {
+    if (this.left !== 0 || this.index + 1 < this.tensors.length)
+      throw new TureenError('internal', 'eval-set hash finished before every tensor was fed');
+    field(this.hash, this.tail);
+    return this.hash.digest('hex');
+  }
+}
+
+/** The eval-set hash of tensors held in memory (what tests and writers that have the bytes use). */
 export function evalSetHash(
-  inputs: readonly Pick<EvalInput, 'name' | 'dtype' | 'shape' | 'bytes'>[],
-  labels: Pick<EvalInput, 'dtype' | 'shape' | 'bytes'>,
+  inputs: readonly { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[],
+  labels: { dtype: DType; shape: number[]; bytes: Uint8Array },
   transforms: Record<string, InputTransform>,
   classSubset: readonly number[] | null,
 ): string {
-  const hash = createHash('sha256');
-  const field = (text: string) => hash.update(`${Buffer.byteLength(text)}:${text}`);
-  field(EVALSET_HASH_SCHEME);
-  for (const t of [...inputs, { name: 'labels', ...labels }]) {
-    // dtypes are hashed in the file's own spelling (F32, U8): hashes of existing sets never change
-    field(
-      canonicalJson({
-        name: t.name,
-        dtype: toSafetensorsDType(t.dtype),
-        shape: t.shape,
-        bytes: t.bytes.byteLength,
-      }),
-    );
-    hash.update(t.bytes);
-  }
-  field(canonicalJson({ inputs: inputs.map((i) => i.name), transform: transforms, classSubset }));
-  return hash.digest('hex');
+  const digest = new EvalSetDigest({
+    inputs: inputs.map((i) => ({ ...i, byteLength: i.bytes.byteLength })),
+    labelTensor: { ...labels, byteLength: labels.bytes.byteLength },
+    transforms,
+    classSubset,
+  });
+  for (const t of [...inputs, labels]) digest.update(t.bytes);
+  return digest.digest();
 }

@@ -1,18 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { EvalSet } from './evalset.js';
+import { forEachBatch } from './evalset.js';
 
-/** One hash per example over all its input tensors (labels excluded: a duplicated image is a leak whatever its label). */
+/** Stored bytes read at a time while hashing examples: memory stays bounded whatever the set's size. */
+const LEAKAGE_BATCH_BYTES = 32 * 1024 * 1024;
+
+/** Hashes already computed, per parsed set (the registry reuses a set while its file is unchanged). */
+const memo = new WeakMap<EvalSet, string[]>();
+
+/**
+ * One hash per example over all its input tensors (labels excluded: a duplicated image is a leak whatever its
+ * label), read from the file a batch at a time.
+ */
 export function exampleHashes(set: EvalSet): string[] {
-  const rowBytes = set.inputs.map((input) => input.bytes.byteLength / set.n);
+  const known = memo.get(set);
+  if (known) return known;
   const out: string[] = new Array<string>(set.n);
-  for (let i = 0; i < set.n; i++) {
-    const h = createHash('sha1');
-    set.inputs.forEach((input, k) => {
-      const size = rowBytes[k]!;
-      h.update(input.bytes.subarray(i * size, (i + 1) * size));
-    });
-    out[i] = h.digest('hex');
-  }
+  forEachBatch(set, LEAKAGE_BATCH_BYTES, (batch) => {
+    for (let r = 0; r < batch.count; r++) {
+      const h = createHash('sha1');
+      for (const input of batch.inputs) {
+        const size = input.bytes.byteLength / batch.count;
+        h.update(input.bytes.subarray(r * size, (r + 1) * size));
+      }
+      out[batch.start + r] = h.digest('hex');
+    }
+  });
+  memo.set(set, out);
   return out;
 }
 

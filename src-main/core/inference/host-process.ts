@@ -6,8 +6,10 @@
 import { createRequire } from 'node:module';
 import type * as Ort from 'onnxruntime-node';
 import { TureenError, toErrorInfo } from '../../common/errors.js';
-import { readEvalSet } from '../datasets/evalset.js';
-import { toFloat32Input } from '../datasets/transform.js';
+import fs from 'node:fs';
+import type { OpenEvalSet } from '../datasets/evalset.js';
+import { EvalSetDigest, openEvalSet, readChunks, readRows, sameStamp } from '../datasets/evalset.js';
+import { Float32Converter } from '../datasets/transform.js';
 import type { HostRequest, HostResponse, ModelSource, ValueInfo } from './protocol.js';
 
 const require = createRequire(import.meta.url);
@@ -30,17 +32,15 @@ interface LoadedModel {
   provider: string;
 }
 
-interface PreparedSet {
-  hash: string;
-  n: number;
-  inputs: Array<{ name: string; rowShape: number[]; data: Float32Array }>;
-}
-
 // Sessions are released by the parent (InferenceHost decides which to keep), so both sides agree.
-const MAX_SETS = 4;
 const sessions = new Map<string, LoadedModel>();
 const graphs = new Map<string, Uint8Array>();
-const sets = new Map<string, PreparedSet>();
+/**
+ * Files whose hash this host has computed, by path, size, mtime and inode: a later evaluation of the same
+ * unchanged file (every greedy step reads the holdout again) need not hash it again.
+ */
+const verified = new Map<string, string>();
+const MAX_VERIFIED = 64;
 const cancelled = new Set<number>();
 
 function valueInfo(list: readonly Ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
@@ -106,30 +106,24 @@ async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<vo
   });
 }
 
-/** Inputs cast to float32 and transformed once per eval set, then sliced per batch without copying. */
-function prepare(file: string, hash: string): PreparedSet {
-  const cached = sets.get(hash);
-  if (cached) return cached;
-  const set = readEvalSet(file);
-  if (set.hash !== hash) {
-    throw new TureenError('bad_evalset', `${file} changed since it was validated; run again`, { file });
-  }
-  const prepared: PreparedSet = {
-    hash,
-    n: set.n,
-    inputs: set.inputs.map((input) => ({
-      name: input.name,
-      rowShape: input.shape.slice(1),
-      data: toFloat32Input(input.dtype, input.shape, input.bytes, set.transforms[input.name]),
-    })),
-  };
-  sets.set(hash, prepared);
-  while (sets.size > MAX_SETS) sets.delete(sets.keys().next().value as string);
-  return prepared;
+function verifiedKey(open: OpenEvalSet): string {
+  const { size, mtimeMs, ino } = open.stamp;
+  return JSON.stringify([open.layout.file, size, mtimeMs, ino]);
+}
+
+function changed(file: string): TureenError {
+  return new TureenError('bad_evalset', `${file} changed since it was validated; run again`, { file });
 }
 
 const yieldToMessages = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Streams the eval set through the session: each batch's rows are read by file offset into one reusable
+ * buffer per input, converted to float32 into another, and run; nothing of the set is held beyond a batch.
+ * The bytes are hashed as they are read (a set of one input, in file order) or before the loop (several
+ * inputs, whose hash order is not the batch order), so logits are only ever returned for the set the
+ * caller validated.
+ */
 async function evaluate(request: Extract<HostRequest, { type: 'evaluate' }>): Promise<void> {
   const model = sessions.get(request.modelKey);
   if (!model)
@@ -137,24 +131,61 @@ async function evaluate(request: Extract<HostRequest, { type: 'evaluate' }>): Pr
       'internal',
       `the inference host has no session for ${request.modelKey}; load it first`,
     );
-  const set = prepare(request.evalsetFile, request.evalsetHash);
+  const open = openEvalSet(request.evalsetFile);
+  try {
+    await run(request, model, open);
+  } finally {
+    fs.closeSync(open.fd);
+  }
+}
+
+async function run(
+  request: Extract<HostRequest, { type: 'evaluate' }>,
+  model: LoadedModel,
+  open: OpenEvalSet,
+): Promise<void> {
+  const { layout } = open;
+  const n = layout.n;
+  const key = verifiedKey(open);
+  let digest: EvalSetDigest | null = null;
+  if (verified.get(key) !== request.evalsetHash) {
+    digest = new EvalSetDigest(layout);
+    if (layout.inputs.length > 1) {
+      for (const input of layout.inputs)
+        readChunks(open.fd, input.offset, input.byteLength, (bytes) => digest!.update(bytes), layout.file);
+      digest.update(layout.labelBytes);
+      if (digest.digest() !== request.evalsetHash) throw changed(layout.file);
+      digest = null;
+    }
+  }
+  const batchSize = Math.max(1, Math.min(request.batchSize, n));
+  const inputs = layout.inputs.map((input) => {
+    const rowShape = input.shape.slice(1);
+    const rowElements = rowShape.reduce((a, b) => a * b, 1);
+    return {
+      input,
+      rowShape,
+      converter: new Float32Converter(input.dtype, input.shape, layout.transforms[input.name]),
+      raw: new Uint8Array(batchSize * input.rowBytes),
+      data: new Float32Array(batchSize * rowElements),
+    };
+  });
   const outputName = model.session.outputNames[0]!;
   const started = performance.now();
   let runMs = 0;
   let logits: Float32Array | null = null;
   let classes = 0;
   let lastProgress = 0;
-  for (let start = 0; start < set.n; start += request.batchSize) {
+  for (let start = 0; start < n; start += batchSize) {
     await yieldToMessages();
     if (cancelled.delete(request.id)) throw new TureenError('cancelled', 'evaluation cancelled');
-    const count = Math.min(request.batchSize, set.n - start);
+    const count = Math.min(batchSize, n - start);
     const feeds: Record<string, Ort.Tensor> = {};
-    for (const input of set.inputs) {
-      const row = input.rowShape.reduce((a, b) => a * b, 1);
-      feeds[input.name] = new ort.Tensor('float32', input.data.subarray(start * row, (start + count) * row), [
-        count,
-        ...input.rowShape,
-      ]);
+    for (const item of inputs) {
+      const bytes = readRows(open, item.input, start, count, item.raw);
+      digest?.update(bytes);
+      const data = item.converter.convert(bytes, item.data, start);
+      feeds[item.input.name] = new ort.Tensor('float32', data, [count, ...item.rowShape]);
     }
     const runStarted = performance.now();
     const outputs = await model.session.run(feeds);
@@ -169,26 +200,38 @@ async function evaluate(request: Extract<HostRequest, { type: 'evaluate' }>): Pr
     }
     if (!logits) {
       classes = data.length / count;
-      logits = new Float32Array(set.n * classes);
+      logits = new Float32Array(n * classes);
     }
     logits.set(data, start * classes);
     for (const value of Object.values(outputs)) value.dispose();
     const now = performance.now();
-    if (now - lastProgress > 100 || start + count >= set.n) {
+    if (now - lastProgress > 100 || start + count >= n) {
       lastProgress = now;
-      post({ type: 'progress', id: request.id, done: start + count, total: set.n });
+      post({ type: 'progress', id: request.id, done: start + count, total: n });
     }
   }
-  const result = logits ?? new Float32Array(0);
+  if (digest) {
+    digest.update(layout.labelBytes);
+    if (digest.digest() !== request.evalsetHash) throw changed(layout.file);
+  }
+  // the file must be the one hashed from the first read to the last
+  if (!sameStamp(open.stamp, stampNow(open))) throw changed(layout.file);
+  verified.set(key, request.evalsetHash);
+  while (verified.size > MAX_VERIFIED) verified.delete(verified.keys().next().value as string);
   post({
     type: 'evaluated',
     id: request.id,
-    n: set.n,
+    n,
     classes,
-    logits: result,
+    logits: logits ?? new Float32Array(0),
     durationMs: performance.now() - started,
     runMs,
   });
+}
+
+function stampNow(open: OpenEvalSet): OpenEvalSet['stamp'] {
+  const stat = fs.fstatSync(open.fd);
+  return { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
 }
 
 async function handle(request: HostRequest): Promise<void> {

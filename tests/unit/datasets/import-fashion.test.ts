@@ -32,7 +32,7 @@ afterAll(() => {
 
 async function writePngFolder(folder: string): Promise<number[]> {
   const set = readEvalSet(source);
-  const image = set.inputs.find((i) => i.name === 'image')!;
+  const image = set.batch(0, set.n).inputs.find((i) => i.name === 'image')!;
   expect(image.shape.slice(1)).toEqual([1, 28, 28]);
   const per = 28 * 28;
   for (let label = 0; label < 10; label++)
@@ -83,8 +83,8 @@ describe('an imported PNG folder of Fashion-MNIST test images', () => {
     expect(imported.n).toBe(original.n);
     expect(imported.transforms).toEqual(original.transforms);
     const per = 28 * 28;
-    const a = original.inputs[0]!.bytes;
-    const b = imported.inputs[0]!.bytes;
+    const a = original.batch(0, original.n).inputs[0]!.bytes;
+    const b = imported.batch(0, imported.n).inputs[0]!.bytes;
     let rowsEqual = 0;
     order.forEach((from, to) => {
       if (

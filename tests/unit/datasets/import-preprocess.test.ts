@@ -124,7 +124,7 @@ describe('--preprocess', () => {
     refs.images.forEach((ref, i) => {
       const expected = Buffer.from(ref.outputs['rgb-s40-c36-bicubic']!.pixels, 'base64');
       expect(
-        Buffer.from(set.inputs[0]!.bytes.subarray(i * per, (i + 1) * per)).equals(expected),
+        Buffer.from(set.batch(0, set.n).inputs[0]!.bytes.subarray(i * per, (i + 1) * per)).equals(expected),
         ref.file,
       ).toBe(true);
     });

@@ -56,7 +56,7 @@ describe('tureen data import: labels', () => {
     expect(set.hash).toBe(result.hash);
     expect(set.fileRole).toBe('shift');
     expect(set.name).toBe('pets');
-    const pixels = set.inputs.find((i) => i.name === 'image')!;
+    const pixels = set.batch(0, set.n).inputs.find((i) => i.name === 'image')!;
     expect(pixels.dtype.toLowerCase()).toBe('u8');
     const per = 3 * 28 * 28;
     expect(refs.images.map((r) => r.file)).toEqual(PETS_FILES);
@@ -151,7 +151,7 @@ describe('tureen data import: metadata and determinism', () => {
     refs.images.forEach((ref, i) => {
       const expected = Buffer.from(ref.outputs['grey-s24-c24']!.pixels, 'base64');
       expect(
-        Buffer.from(set.inputs[0]!.bytes.subarray(i * per, (i + 1) * per)).equals(expected),
+        Buffer.from(set.batch(0, set.n).inputs[0]!.bytes.subarray(i * per, (i + 1) * per)).equals(expected),
         ref.file,
       ).toBe(true);
     });

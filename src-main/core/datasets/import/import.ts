@@ -84,14 +84,11 @@ export interface ImageFolderImportResult {
   options: ResolvedImportOptions;
   /** files and folders left out, with the reason */
   skipped: FolderProblem[];
-  /** eval-set hash as every other Tureen command computes it; null above HASH_LIMIT_BYTES */
-  hash: string | null;
+  /** eval-set hash as every other Tureen command computes it (read back streaming, any size) */
+  hash: string;
   bytes: number;
   seconds: number;
 }
-
-/** Above this the hash is left to the evaluation (reading the set back here would hold it in memory). */
-export const HASH_LIMIT_BYTES = 2 * 1024 ** 3;
 
 function checkSide(value: number | undefined, flag: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > 16384))
@@ -266,7 +263,7 @@ export async function importImageFolder(
       transform,
       options,
       skipped,
-      hash: bytes <= HASH_LIMIT_BYTES ? readEvalSet(target).hash : null,
+      hash: readEvalSet(target).hash,
       bytes,
       seconds: (performance.now() - started) / 1000,
     };
