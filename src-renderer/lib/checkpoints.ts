@@ -17,6 +17,8 @@ export interface CheckpointRow {
   duplicateOf: string | null;
   /** why it could not be read */
   error: string | null;
+  /** what the scan told about it (a pickle naming code-running globals, EMA weights beside the raw ones) */
+  warnings: Array<{ code: string; label: string; message: string }>;
   /** top-1 per score column key (fractions), when evaluated */
   scores: Record<string, number | null>;
 }
@@ -44,6 +46,12 @@ export function scoreColumns(sets: readonly EvalSet[]): ScoreColumn[] {
     })),
   ];
 }
+
+/** Short tag text per scan warning code; the message is the tooltip. */
+const WARNING_LABELS: Record<string, string> = {
+  pickle_globals: 'code in pickle',
+  ema_weights: 'EMA too',
+};
 
 export function checkpointRows(
   checkpoints: readonly Checkpoint[],
@@ -90,6 +98,11 @@ export function checkpointRows(
       isBase: c.isBase,
       duplicateOf: kept ? nameOf(relative.get(kept) ?? kept) : null,
       error: c.error?.message ?? null,
+      warnings: c.warnings.map((w) => ({
+        code: w.code,
+        label: WARNING_LABELS[w.code] ?? w.code,
+        message: w.message,
+      })),
       scores: Object.fromEntries(columns.map((col) => [col.key, own[col.key] ?? null])),
     };
   });

@@ -5,6 +5,7 @@ import { TureenError } from '../../common/errors.js';
 import type { Command, ParsedArgs } from '../command.js';
 import { listOption, stringOption } from '../command.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, textTable } from './eval.js';
+import { FAMILY_HELP, familyOptions, familyRequest } from './family-options.js';
 
 type AdviceDoc = z.output<typeof Advice>;
 
@@ -107,7 +108,7 @@ export const adviseCommand: Command = {
   name: 'advise',
   summary:
     'is this sweep soupable? lineage, pairwise barriers, outliers with reasons, greedy-step significance',
-  help: `Usage: tureen advise <folder-or-files>... --holdout <evalset> [--base FILE] [--pairs K] [--points α...] [--no-greedy] [--json]
+  help: `Usage: tureen advise <folder-or-files>... --holdout <evalset> [--base FILE] [--graph FILE] [--pairs K] [--points α...] [--no-greedy] [--family N] [--ema] [--json]
 
 Diagnoses a sweep before cooking and explains a small greedy soup after it:
 - lineage: task-vector norms and cosines against the base (without a base, weight-space distances), and
@@ -121,16 +122,20 @@ Diagnoses a sweep before cooking and explains a small greedy soup after it:
 - the greedy soup's steps, each with the held-out images it changed and the exact McNemar p-value.
 Without --holdout, the eval set with role holdout in the folders is used.
   --base FILE        the pretrained checkpoint (default: found by folder name base/pretrained/zeroshot)
+  --graph FILE       the ONNX graph for state dicts (default: graph.onnx beside them or in a parent folder)
   --pairs K          only pairs among the K best runs by held-out accuracy (K(K − 1)/2 midpoints)
   --points α...      a finer path: evaluate (1 − α)·θ_a + α·θ_b at these α too (0 < α < 1)
   --no-greedy        skip the greedy soup and its step tests
+${FAMILY_HELP}
 ${INFERENCE_HELP}`,
   options: {
     holdout: { type: 'string' },
     base: { type: 'string' },
+    graph: { type: 'string' },
     pairs: { type: 'string' },
     points: { type: 'string', multiple: true },
     'no-greedy': { type: 'boolean' },
+    ...familyOptions,
     ...inferenceOptions,
   },
   async run(args, ctx) {
@@ -138,6 +143,7 @@ ${INFERENCE_HELP}`,
       throw new TureenError('bad_request', 'advise needs a folder of checkpoints (or two or more files)');
     const holdout = stringOption(args, 'holdout');
     const base = stringOption(args, 'base');
+    const graph = stringOption(args, 'graph');
     const pairsText = stringOption(args, 'pairs');
     const pairs = pairsText === undefined ? undefined : Number(pairsText);
     if (pairs !== undefined && (!Number.isInteger(pairs) || pairs < 2))
@@ -147,9 +153,11 @@ ${INFERENCE_HELP}`,
       ingredients: args.positionals.map((p) => path.resolve(p)),
       ...(holdout ? { holdout: path.resolve(holdout) } : {}),
       ...(base ? { base: path.resolve(base) } : {}),
+      ...(graph ? { graph: path.resolve(graph) } : {}),
       ...(pairs !== undefined ? { pairs } : {}),
       ...(points ? { points } : {}),
       ...(args.values['no-greedy'] === true ? { greedy: false } : {}),
+      ...familyRequest(args),
       ...inferenceRequest(args),
     });
     const { createdAt, ...rest } = advice;

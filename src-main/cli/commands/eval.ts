@@ -4,6 +4,7 @@ import type { EvaluationRecord } from '../../common/api/evaluations.js';
 import { TureenError } from '../../common/errors.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
 import { listOption, stringOption } from '../command.js';
+import { FAMILY_HELP, familyOptions, familyRequest } from './family-options.js';
 
 type Evaluation = z.output<typeof EvaluationRecord>;
 
@@ -93,8 +94,9 @@ export const evalCommand: Command = {
 Evaluates every model (.onnx, .safetensors with a graph, or folders of them) on every eval set
 (.safetensors with one tensor per model input plus labels). Logits are cached, so a second run is instant.
   --data FILE        eval set (repeatable, or several after one --data)
+${FAMILY_HELP}
 ${INFERENCE_HELP}`,
-  options: { data: { type: 'string', multiple: true }, ...inferenceOptions },
+  options: { data: { type: 'string', multiple: true }, ...familyOptions, ...inferenceOptions },
   async run(args, ctx) {
     if (args.positionals.length === 0)
       throw new TureenError('bad_request', 'eval needs at least one model file or folder');
@@ -103,6 +105,7 @@ ${INFERENCE_HELP}`,
     const result = await ctx.kitchen().run('evaluations:run', {
       models: args.positionals.map((p) => path.resolve(p)),
       evalsets: data,
+      ...familyRequest(args),
       ...inferenceRequest(args),
     });
     for (const note of result.notes) ctx.note(`note: ${note}`);

@@ -26,6 +26,11 @@ function groupByReason(ignored: Scan['ignored']): Map<string, string[]> {
   return groups;
 }
 
+/** Every checkpoint's warnings (pickle_globals, ema_weights), each with its checkpoint's path. */
+function scanWarnings(scans: readonly Scan[]) {
+  return scans.flatMap((s) => s.checkpoints.flatMap((c) => c.warnings.map((w) => ({ path: c.path, ...w }))));
+}
+
 function humanScan(scan: Scan): string[] {
   const lines = [
     `${scan.root}: ${scan.checkpoints.length} checkpoint(s), ${scan.families.length} famil${scan.families.length === 1 ? 'y' : 'ies'} (read ${scan.stats.read}, unchanged ${scan.stats.reused}, removed ${scan.stats.removed}, unreadable ${scan.stats.failed})`,
@@ -53,6 +58,7 @@ function humanScan(scan: Scan): string[] {
     for (const w of f.warnings) lines.push(`  warning: ${w.message}`);
   }
   for (const m of scan.mismatches) lines.push(`mismatch: ${m.message}`);
+  for (const w of scanWarnings([scan])) lines.push(`warning (${w.code}): ${w.message}`);
   for (const [reason, files] of groupByReason(scan.ignored)) {
     const shown = files.slice(0, 5).map((p) => path.relative(scan.root, p));
     const more = files.length > shown.length ? ` and ${files.length - shown.length} more` : '';
@@ -72,7 +78,10 @@ export const scanCommand: Command = {
 
 Finds .onnx checkpoints, .safetensors state dicts and PyTorch checkpoints (bound to graph.onnx), lists
 files it cannot read with the reason and goes on, ignores training state (optimizer.pt, ...) with the
-reason, and exits 1 only when a folder does not exist. Reads hyperparameters from
+reason, and exits 1 only when a folder does not exist. Warns (code pickle_globals) when a PyTorch
+pickle names globals that would run code if it were unpickled (Tureen never does), and (ema_weights) when
+a checkpoint holds EMA weights beside the raw ones (raw are used; --ema on eval, compare, cook and advise
+picks the EMA weights). Reads hyperparameters from
 sidecars (hparams.json, config.json, training_args.json, trainer_state.json, args.json, YAML) and from
 folder names like lr=3e-5_wd=0.1, groups checkpoints into families that can be averaged and explains
 every mismatch. Results are stored; a rescan reads only files that changed. Without <dir>: every
@@ -93,6 +102,7 @@ registered kitchen.`,
         families: scans.flatMap((s) => s.families),
         mismatches: scans.flatMap((s) => s.mismatches),
         ignored: scans.flatMap((s) => s.ignored),
+        warnings: scanWarnings(scans),
         evalSets: scans.flatMap((s) => s.evalSets),
         stats: scans.map((s) => ({ root: s.root, ...s.stats })),
       },

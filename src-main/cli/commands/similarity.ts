@@ -2,6 +2,7 @@ import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
+import { FAMILY_HELP, familyOptions, familyRequest } from './family-options.js';
 
 function matrixLines(title: string, labels: string[], m: number[][], digits: number): string[] {
   const width = Math.max(8, digits + 4);
@@ -20,8 +21,9 @@ export const similarityCommand: Command = {
   help: `Usage: tureen similarity <file-or-dir>... [--base FILE] [--graph FILE] [--json]
 
 Task vectors are θ_i − θ_base. Without --base the weights themselves are compared (and said so).
-Prints the cosine similarity, the angle in degrees and the L2 distance for every pair.`,
-  options: { base: { type: 'string' }, graph: { type: 'string' } },
+Prints the cosine similarity, the angle in degrees and the L2 distance for every pair.
+${FAMILY_HELP}`,
+  options: { base: { type: 'string' }, graph: { type: 'string' }, ...familyOptions },
   async run(args, ctx) {
     if (args.positionals.length === 0)
       throw new TureenError('bad_request', 'similarity needs checkpoint files or folders');
@@ -31,6 +33,7 @@ Prints the cosine similarity, the angle in degrees and the L2 distance for every
       ingredients: args.positionals.map((p) => path.resolve(p)),
       ...(base ? { base: path.resolve(base) } : {}),
       ...(graph ? { graph: path.resolve(graph) } : {}),
+      ...familyRequest(args),
     });
     const labels = result.paths.map((p) => path.relative(process.cwd(), p) || p);
     const human = [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FamilyPick } from './family-pick.js';
 import { channel, jobChannel } from '../contract.js';
 import { InferenceOptions } from './evaluations.js';
 
@@ -115,12 +116,15 @@ export const AdviseRequest = InferenceOptions.extend({
   holdout: z.string().min(1).optional(),
   /** the pretrained checkpoint the runs started from (else found by folder name) */
   base: z.string().min(1).optional(),
+  /** the ONNX graph for state dicts (else graph.onnx beside them or in a parent folder) */
+  graph: z.string().min(1).optional(),
   /** evaluate pairs among the k best ingredients only (k(k − 1)/2 midpoints) */
   pairs: z.number().int().min(2).optional(),
   /** α grid for each pair's path, strictly between 0 and 1 (default [0.5]) */
   points: z.array(z.number().gt(0).lt(1)).min(1).optional(),
   /** also run the greedy soup and test each step (default true) */
   greedy: z.boolean().optional(),
+  ...FamilyPick,
 });
 
 export const advisorApi = {

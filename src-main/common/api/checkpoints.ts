@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FamilyPick } from './family-pick.js';
 import { channel, event, jobChannel } from '../contract.js';
 
 const ErrorInfo = z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() });
@@ -28,6 +29,17 @@ export const CheckpointSummary = z.object({
   hyperparameterSources: z.array(z.string()),
   /** why the checkpoint could not be read (then format may be null) */
   error: ErrorInfo.nullable(),
+  /**
+   * what the scan tells about a readable checkpoint besides its tensors: `pickle_globals` (its pickle names
+   * code-running globals, listed in `globals`; never run) and `ema_weights` (EMA beside the raw weights)
+   */
+  warnings: z.array(
+    z.object({
+      code: z.enum(['pickle_globals', 'ema_weights']),
+      message: z.string(),
+      globals: z.array(z.string()).optional(),
+    }),
+  ),
   scannedAt: z.string(),
 });
 
@@ -187,6 +199,7 @@ export const checkpointsApi = {
       ingredients: z.array(z.string().min(1)).min(1),
       base: z.string().min(1).optional(),
       graph: z.string().min(1).optional(),
+      ...FamilyPick,
     }),
     SimilarityResult.extend({ warnings: z.array(z.string()) }),
   ),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FamilyPick } from './family-pick.js';
 import { channel, jobChannel } from '../contract.js';
 
 export const MetricValues = z.object({
@@ -59,6 +60,8 @@ export const evaluationsApi = {
     InferenceOptions.extend({
       models: z.array(z.string().min(1)).min(1, 'give at least one model'),
       evalsets: z.array(z.string().min(1)).min(1, 'give at least one eval set'),
+      /** family applies to each model input on its own (a folder of several families) */
+      ...FamilyPick,
     }),
     z.object({ evaluations: z.array(EvaluationRecord), notes: z.array(z.string()) }),
   ),

@@ -12,6 +12,7 @@ import type { Logits } from '../inference/metrics.js';
 import { averageLogits, computeMetrics, correctness, restrictToSubset } from '../inference/metrics.js';
 import { greedyOrder, greedySoup } from '../recipes/greedy.js';
 import { openFamily } from '../checkpoints/open-family.js';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { EvalSet } from '../datasets/evalset.js';
@@ -29,9 +30,14 @@ export interface AdviseInput {
   ingredients: readonly string[];
   holdout?: string | undefined;
   base?: string | undefined;
+  /** the ONNX graph for state dicts (else graph.onnx beside them or in a parent folder) */
+  graph?: string | undefined;
   pairs?: number | undefined;
   points?: readonly number[] | undefined;
   greedy?: boolean | undefined;
+  /** which family when the inputs hold several; EMA weights of PyTorch checkpoints */
+  family?: string | undefined;
+  ema?: boolean | undefined;
 }
 
 /** A runner that keeps every evaluation it ran, so the greedy soup's trial logits can be tested afterwards. */
@@ -64,7 +70,12 @@ export async function advise(db: Database, base: RecipeRunner, input: AdviseInpu
   const runner = new RecordingRunner(base.engine, base.settings, base.job);
   const job = runner.job;
   const signal = runner.signal;
-  const sweep = await openFamily(input.ingredients, { db, base: input.base ?? null });
+  const sweep = await openFamily(input.ingredients, {
+    db,
+    base: input.base ?? null,
+    ...(input.graph ? { graph: input.graph } : {}),
+    ...familyPickOf(input),
+  });
   const members = sweep.members;
   const n = members.length;
   if (n < 2)

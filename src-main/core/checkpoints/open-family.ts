@@ -16,6 +16,8 @@ export interface OpenFamilyOptions {
   base?: string | null;
   /** which family to open when the inputs hold several: its number in the refusal's list, or its id */
   family?: string;
+  /** PyTorch checkpoints: open the EMA weights instead of the raw ones (others are unaffected) */
+  ema?: boolean;
 }
 
 /** The ingredients of a command: one family, its base, and paths relative to the folder given. */
@@ -121,6 +123,7 @@ export async function openFamily(
   const common: OpenIngredientOptions = {
     db: options.db ?? null,
     ...(options.graph ? { graph: options.graph } : {}),
+    ...(options.ema ? { ema: true } : {}),
   };
   const unreadable: string[] = [];
   const opened: Ingredient[] = [];

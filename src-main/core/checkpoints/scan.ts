@@ -17,6 +17,7 @@ import { groupFamilies, parameterCount } from './families.js';
 import { hyperparametersOf } from './hyperparameters.js';
 import type { IngredientSummary } from './ingredient.js';
 import { openIngredient } from './ingredient.js';
+import { pickleNotices } from './torch/notices.js';
 
 type Checkpoint = z.output<typeof CheckpointSummary>;
 type FamilyOut = z.output<typeof FamilySummary>;
@@ -100,6 +101,14 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     hyperparameters: hp.values,
     hyperparameterSources: hp.sources,
     error: row.error ? (JSON.parse(row.error) as Checkpoint['error']) : null,
+    // from the stored summary, so checkpoints scanned before warnings existed get them too
+    warnings: summary
+      ? pickleNotices(summary).map(({ code, message, globals }) => ({
+          code,
+          message,
+          ...(globals ? { globals } : {}),
+        }))
+      : [],
     scannedAt: row.scanned_at,
   };
 }

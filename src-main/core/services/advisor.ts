@@ -13,6 +13,7 @@ export function advisorHandlers(ctx: ServiceContext): Handlers<'advisor:run' | '
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const base = req.base ? checkReadable(ctx, req.base) : undefined;
+      const graph = req.graph ? checkReadable(ctx, req.graph) : undefined;
       const jobId = ctx.jobs.start('advise', `Advise on ${ingredients.join(', ')}`, async (job) => {
         const advice = await advise(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
           ingredients,
@@ -21,6 +22,9 @@ export function advisorHandlers(ctx: ServiceContext): Handlers<'advisor:run' | '
           pairs: req.pairs,
           points: req.points,
           greedy: req.greedy,
+          graph,
+          family: req.family,
+          ema: req.ema,
         });
         saveAdvice(ctx.paths.dataDir, advice);
         return advice;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js';
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import { isMergeRecipe, replayMergeRecipe } from '../recipes/merge-replay.js';
 import type { JobContext } from '../jobs.js';
 import type { Handlers, ServiceContext } from '../service.js';
@@ -87,7 +88,11 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
       const jobId = ctx.jobs.start('similarity', 'Task-vector similarity', (job) =>
         similarityOf(
           req.ingredients,
-          { ...(req.base ? { base: req.base } : {}), ...(req.graph ? { graph: req.graph } : {}) },
+          {
+            ...(req.base ? { base: req.base } : {}),
+            ...(req.graph ? { graph: req.graph } : {}),
+            ...familyPickOf(req),
+          },
           engine(ctx, job, 'parameters'),
         ),
       );

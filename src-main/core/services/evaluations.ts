@@ -5,6 +5,7 @@ import { listEvaluations } from '../inference/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
 import { openFamily } from '../checkpoints/open-family.js';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
@@ -37,7 +38,8 @@ export function evaluationHandlers(
           // Each model is opened on its own: eval accepts checkpoints of different families. All are opened
           // (structure only) before the first evaluation, so the progress bar knows the whole job up front.
           const sweeps: OpenedFamily[] = [];
-          for (const input of models) sweeps.push(await openFamily([input], { db: ctx.db }));
+          for (const input of models)
+            sweeps.push(await openFamily([input], { db: ctx.db, ...familyPickOf(req) }));
           const ingredientsOf = (sweep: OpenedFamily) => [
             ...(sweep.base ? [sweep.base] : []),
             ...sweep.members,

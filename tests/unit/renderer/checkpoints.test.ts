@@ -25,6 +25,7 @@ function checkpoint(id: number, rel: string, extra: Partial<Checkpoint> = {}): C
     hyperparameters: {},
     hyperparameterSources: [],
     error: null,
+    warnings: [],
     scannedAt: '2026-01-01T00:00:00Z',
     ...extra,
   };
@@ -98,6 +99,29 @@ describe('checkpointRows', () => {
     expect(rows[1]!.scores).toEqual({ holdout: 0.75, test: null });
     expect(rows[4]!.error).toBe('truncated');
     expect(rows[4]!.params).toBeNull();
+  });
+  it("carries the scan's warnings with a short label, the message as the tooltip", () => {
+    const message = 'x.pt: its pickle names posix.system, which would run code if the file were unpickled';
+    const rows = checkpointRows(
+      [
+        checkpoint(1, 'x.pt', {
+          format: 'pytorch',
+          warnings: [
+            { code: 'pickle_globals', message, globals: ['posix.system'] },
+            { code: 'ema_weights', message: 'x.pt: holds EMA weights too' },
+          ],
+        }),
+        checkpoint(2, 'y.pt', { format: 'pytorch' }),
+      ],
+      [],
+      [],
+      [],
+    );
+    expect(rows[0]!.warnings).toEqual([
+      { code: 'pickle_globals', label: 'code in pickle', message },
+      { code: 'ema_weights', label: 'EMA too', message: 'x.pt: holds EMA weights too' },
+    ]);
+    expect(rows[1]!.warnings).toEqual([]);
   });
   it('drops generic file names from display names', () => {
     expect(displayName('sweep-safetensors/run-13/model.safetensors')).toBe('sweep-safetensors/run-13');
