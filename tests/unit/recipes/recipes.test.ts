@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import type { EventPayload } from '../../../src-main/common/api.js';
-import type { CompareTable, CookResult } from '../../../src-main/common/api/recipes.js';
+import type { ApiRequest, EventPayload, JobChannel } from '../../../src-main/common/api.js';
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
 import { CmaEs } from '../../../src-main/core/recipes/cmaes.js';
@@ -12,8 +10,6 @@ import { saveComparison } from '../../../src-main/core/recipes/compare.js';
 import { accepts, greedyOrder } from '../../../src-main/core/recipes/greedy.js';
 import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
 
-type Cooked = z.output<typeof CookResult>;
-type Table = z.output<typeof CompareTable>;
 interface Want {
   correct: number;
   top1: number;
@@ -40,16 +36,8 @@ const data = (name: string) => path.join(kitchenDir, 'data', `${name}.safetensor
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-recipes-'));
 let kitchen: Kitchen;
 
-async function job<T>(
-  channel: 'recipes:cook' | 'compare:run' | 'recipes:saveSoup' | 'evaluations:run',
-  payload: unknown,
-): Promise<T> {
-  const { jobId } = (await kitchen.invoke(channel, payload)) as { jobId: string };
-  const summary = await kitchen.jobs.wait(jobId);
-  if (summary.state !== 'done')
-    throw new Error(`${channel}: ${summary.state} ${JSON.stringify(summary.error)}`);
-  return summary.result as T;
-}
+/** Start a job and wait for its result, typed by the contract (a failed job rejects with its error). */
+const job = <C extends JobChannel>(channel: C, request: ApiRequest<C>) => kitchen.run(channel, request);
 
 /** Soup weights are averaged by Tureen and by numpy in float32: logits agree to a few ULP, metrics to 1e-5. */
 function expectMetrics(
@@ -117,7 +105,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     const off = kitchen.events.subscribe((name, payload) => {
       if (name === 'recipes:step') published.push(payload as EventPayload<'recipes:step'>);
     });
-    const result = await job<Cooked>('recipes:cook', {
+    const result = await job('recipes:cook', {
       method: 'greedy',
       ingredients: [kitchenDir],
       holdout: data('holdout'),
@@ -150,7 +138,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
   });
 
   it('--strict rejects the tie and ends with two ingredients', async () => {
-    const result = await job<Cooked>('recipes:cook', {
+    const result = await job('recipes:cook', {
       method: 'greedy',
       ingredients: [kitchenDir],
       strict: true,
@@ -169,7 +157,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
   });
 
   it('uniform soup equals the numpy mean of the fine-tuned runs (the base is left out)', async () => {
-    const result = await job<Cooked>('recipes:cook', { method: 'uniform', ingredients: [kitchenDir] });
+    const result = await job('recipes:cook', { method: 'uniform', ingredients: [kitchenDir] });
     expect(result.recipe.ingredients.map((i) => path.relative(kitchenDir, i.path))).toEqual(
       expected.uniform.ingredients,
     );
@@ -179,14 +167,14 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
 
   it('learned soup: seeded, budgeted, starts at the uniform soup and never ends worse on held-out loss', async () => {
     const request = {
-      method: 'learned',
+      method: 'learned' as const,
       ingredients: [path.join(kitchenDir, 'sweep')],
       holdout: data('holdout'),
       evals: [data('test')],
       budget: 16,
       seed: 5,
     };
-    const a = await job<Cooked>('recipes:cook', request);
+    const a = await job('recipes:cook', request);
     const r = a.recipe;
     expect(r.budget).toBe(16);
     expect(r.optimiser).toMatch(/cma-es/);
@@ -200,11 +188,11 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     expect(a.evaluations[0]!.nll).toBeCloseTo(curve.at(-1)!, 12);
     // evaluation 1 is the uniform soup: its loss at the best logit scale is at most its loss at scale 1
     expect(curve[0]!).toBeLessThanOrEqual(expected.uniform.metrics.holdout!.nll + 1e-6);
-    const b = await job<Cooked>('recipes:cook', request);
+    const b = await job('recipes:cook', request);
     expect(b.recipe.coefficients).toEqual(r.coefficients);
     expect(b.recipe.weights_sha256).toBe(r.weights_sha256);
     // written later from the stored coefficients, the soup has exactly the weights that were evaluated
-    const saved = await job<{ same_weights_as_evaluated: boolean }>('recipes:saveSoup', {
+    const saved = await job('recipes:saveSoup', {
       id: a.recipeId,
       out: path.join(tmp, 'learned.safetensors'),
     });
@@ -212,7 +200,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
   });
 
   it('interpolation sweep: α = 0 is A and α = 1 is B on every set', async () => {
-    const result = await job<Cooked>('recipes:cook', {
+    const result = await job('recipes:cook', {
       method: 'interpolate',
       ingredients: [
         path.join(kitchenDir, 'base/model.onnx'),
@@ -234,7 +222,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
   });
 
   it('compare: every row kind, ensembles from cached logits, McNemar against the best single model', async () => {
-    const table = await job<Table>('compare:run', { folders: [kitchenDir], learnedBudget: 8 });
+    const table = await job('compare:run', { folders: [kitchenDir], learnedBudget: 8 });
     expect(table.rows.map((r) => r.kind)).toEqual([
       'base',
       ...Array(6).fill('ingredient'),
@@ -310,7 +298,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
 
   it('mixes .onnx ingredients and safetensors state dicts bound to one graph.onnx (the demo layout)', async () => {
     const mixed = path.join(fixtureDir, 'kitchen-mixed');
-    const result = await job<Cooked>('recipes:cook', {
+    const result = await job('recipes:cook', {
       method: 'greedy',
       ingredients: [mixed],
       evals: [data('test')],
@@ -326,27 +314,21 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
   });
 
   it('saves a stored recipe as an .onnx soup that evaluates like the soup did', async () => {
-    const cooked = await job<Cooked>('recipes:cook', {
+    const cooked = await job('recipes:cook', {
       method: 'greedy',
       ingredients: [kitchenDir],
       holdout: data('holdout'),
       evals: [data('test')],
     });
     const out = path.join(tmp, 'greedy-soup.onnx');
-    const saved = await job<{
-      outputs: Array<{ path: string; sha256: string }>;
-      same_weights_as_evaluated: boolean;
-    }>('recipes:saveSoup', {
+    const saved = await job('recipes:saveSoup', {
       id: cooked.recipeId,
       out,
     });
     expect(saved.outputs[0]!.path).toBe(out);
     expect(saved.same_weights_as_evaluated).toBe(true);
     expect(fs.existsSync(`${out}.recipe.json`)).toBe(true);
-    const evaluated = await job<{ evaluations: Array<{ correct: number; evalset: { name: string } }> }>(
-      'evaluations:run',
-      { models: [out], evalsets: [data('holdout')] },
-    );
+    const evaluated = await job('evaluations:run', { models: [out], evalsets: [data('holdout')] });
     expect(evaluated.evaluations[0]!.correct).toBe(
       expected.greedy.steps.filter((s) => s.accepted).at(-1)!.holdout_correct,
     );
