@@ -11,7 +11,12 @@ export default defineConfig({
       outDir: 'out/main',
       externalizeDeps: true,
       rollupOptions: {
-        input: { index: resolve(root, 'src-main/shell/main.ts') },
+        // worker.js beside index.js: core/workers/pool.ts looks for it next to itself (the heavy work of
+        // cooking runs on worker threads, off the main process)
+        input: {
+          index: resolve(root, 'src-main/shell/main.ts'),
+          worker: resolve(root, 'src-main/core/workers/worker.ts'),
+        },
         external: ['better-sqlite3', 'onnxruntime-node', 'playwright-core', 'sharp'],
       },
     },

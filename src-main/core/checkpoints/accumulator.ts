@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { TureenError } from '../../common/errors.js';
 import type { FloatDType } from '../tensors/dtypes.js';
 import { dtypeBytes, elementCount, isFloatDType } from '../tensors/dtypes.js';
@@ -6,13 +5,17 @@ import type { Accumulation } from '../tensors/kernels.js';
 import { addScaled as addScaledKernel, firstNonFinite, writeScaled } from '../tensors/kernels.js';
 import type { SimdKernel } from '../tensors/simd.js';
 import { createSimdKernel } from '../tensors/simd.js';
+import type { ConvertPiece, NonFinite, SharedSums, SumRead } from '../workers/ops.js';
+import { dispatch, laneCount } from '../workers/pool.js';
 import type { Ingredient } from './ingredient.js';
 import type { WeightLayout } from './layout.js';
 
 /** Bytes per read: large enough to amortise system calls, small enough to stay in cache while adding. */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
-/** Reads in flight while the main thread adds the previous chunk (libuv threads do the reading). */
-export const READ_AHEAD = 3;
+/** Bytes of reads per worker task: large enough to amortise a message, small enough to cancel promptly. */
+export const TASK_BYTES = 32 * 1024 * 1024;
+/** Elements per conversion task of toBufferShared (several tasks per large tensor keep all workers busy). */
+const CONVERT_ELEMENTS = 4 * 1024 * 1024;
 /** addScaledMany: bytes of one tensor slice summed over all ingredients (the sums' slice stays in cache). */
 export const MANY_SLICE_BYTES = 32 * 1024 * 1024;
 /** Small tensors closer than this in one file are fetched with one read. */
@@ -31,13 +34,11 @@ interface Piece {
   firstElement: number;
 }
 
-interface Read {
-  file: string;
-  position: number;
-  length: number;
+interface Read extends SumRead {
   pieces: Piece[];
   ingredient: Ingredient;
-  coefficient: number;
+  /** reads of one unit add into the same sums: they stay in one task, in order */
+  unit: number;
 }
 
 interface Slot {
@@ -47,19 +48,21 @@ interface Slot {
 
 /**
  * A flat float32 (or float64) buffer over a weight layout: the running sums of a soup. Adding an
- * ingredient streams its tensors from disk in chunks, with the next reads in flight while the current
- * chunk is added, so memory is this buffer plus a few chunks whatever the number of ingredients.
+ * ingredient streams its tensors from disk in chunks, so memory is this buffer plus a chunk per worker
+ * whatever the number of ingredients. The buffer is shared memory: the reads and adds run on worker
+ * threads (core/workers), each into its own scratch region after the sums, while the calling thread only
+ * awaits them; tasks never touch the same sums at once, so the result does not depend on the scheduling.
  */
 export class WeightAccumulator {
   readonly layout: WeightLayout;
   readonly precision: Precision;
   readonly values: Accumulation;
   private readonly slots: Map<string, Slot>;
-  /** float32 sums live in WebAssembly memory, with the read buffers after them, so chunks are read
-   *  straight into memory the SIMD kernel adds from (no copy); null: the JavaScript kernel is used */
+  /** float32 sums live in WebAssembly memory, with one read buffer per worker lane after them, so chunks
+   *  are read straight into memory the SIMD kernel adds from (no copy); null: the JavaScript kernel is used */
   private readonly simd: SimdKernel | null;
   private readonly scratchStart: number;
-  private readonly wasmBuffer: ArrayBufferLike | null;
+  private readonly lanes: number;
   private streaming = false;
 
   constructor(layout: WeightLayout, options: { precision?: Precision } = {}) {
@@ -73,13 +76,26 @@ export class WeightAccumulator {
       start += count;
     }
     this.scratchStart = Math.ceil((start * 4) / 64) * 64;
+    this.lanes = laneCount();
     this.simd =
       this.precision === 'f32'
-        ? createSimdKernel(this.scratchStart + (READ_AHEAD + 1) * READ_CHUNK_BYTES, this)
+        ? createSimdKernel(this.scratchStart + this.lanes * READ_CHUNK_BYTES, this)
         : null;
-    this.wasmBuffer = this.simd ? this.simd.memory.buffer : null;
-    if (this.wasmBuffer) this.values = new Float32Array(this.wasmBuffer, 0, start);
-    else this.values = this.precision === 'f64' ? new Float64Array(start) : new Float32Array(start);
+    if (this.simd) this.values = new Float32Array(this.simd.memory.buffer, 0, start);
+    else {
+      const shared = new SharedArrayBuffer(start * (this.precision === 'f64' ? 8 : 4));
+      this.values = this.precision === 'f64' ? new Float64Array(shared) : new Float32Array(shared);
+    }
+  }
+
+  /** The sums as a worker thread sees them. */
+  private shared(): SharedSums {
+    return {
+      memory: this.simd?.memory ?? null,
+      buffer: this.values.buffer as SharedArrayBuffer,
+      precision: this.precision,
+      length: this.values.length,
+    };
   }
 
   get elementCount(): number {
@@ -147,6 +163,7 @@ export class WeightAccumulator {
             ],
             ingredient,
             coefficient,
+            unit: reads.length,
           });
         }
         continue;
@@ -170,6 +187,7 @@ export class WeightAccumulator {
           pieces: [{ ...part.piece }],
           ingredient,
           coefficient,
+          unit: reads.length,
         };
         reads.push(current);
       }
@@ -241,6 +259,7 @@ export class WeightAccumulator {
         Math.min(READ_CHUNK_BYTES / size, Math.floor(MANY_SLICE_BYTES / parts.length / size / 64) * 64),
       );
       for (let start = 0; start < pieces[0]!.piece.count; start += span) {
+        const unit = reads.length;
         for (const { part, piece, location } of pieces) {
           const count = Math.min(span, piece.count - start);
           const slice: Piece = { ...piece, accStart: piece.accStart + start, count, firstElement: start };
@@ -260,6 +279,7 @@ export class WeightAccumulator {
               pieces: [slice],
               ingredient: part.ingredient,
               coefficient: part.coefficient,
+              unit,
             });
           }
         }
@@ -268,23 +288,10 @@ export class WeightAccumulator {
     await this.stream(reads, options.signal, options.onProgress);
   }
 
+  /** Add bytes already in memory (tensors a reader decoded, not file ranges) in this thread: they are small. */
   private addPiece(ingredient: Ingredient, piece: Piece, bytes: Uint8Array, coefficient: number): void {
-    let finite: boolean;
-    if (this.simd && piece.dtype === 'f32' && bytes.buffer === this.wasmBuffer) {
-      const vectorised = piece.count - (piece.count % 4);
-      const flagged = this.simd.addF32(piece.accStart * 4, bytes.byteOffset, vectorised, coefficient);
-      const tail = addScaledKernel(
-        this.values,
-        piece.accStart + vectorised,
-        bytes.subarray(vectorised * 4),
-        'f32',
-        coefficient,
-      );
-      finite = !flagged && Number.isFinite(tail);
-    } else {
-      finite = Number.isFinite(addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient));
-    }
-    if (!finite) this.throwNonFinite(ingredient, piece, bytes);
+    const probe = addScaledKernel(this.values, piece.accStart, bytes, piece.dtype, coefficient);
+    if (!Number.isFinite(probe)) this.throwNonFinite(ingredient, piece, bytes);
   }
 
   private throwNonFinite(
@@ -301,6 +308,11 @@ export class WeightAccumulator {
     );
   }
 
+  /**
+   * Run the reads as worker tasks of about TASK_BYTES each (a unit never split), all queued at once: the
+   * pool hands each to the next free worker with that worker's scratch lane. Cancellation is checked as
+   * each task starts; the first failure (in read order) is thrown once every task has settled.
+   */
   private async stream(
     reads: readonly Read[],
     signal?: AbortSignal,
@@ -310,70 +322,65 @@ export class WeightAccumulator {
     if (this.streaming) {
       throw new TureenError('internal', 'one addScaled at a time per accumulator (they share read buffers)');
     }
-    const handles = new Map<string, Promise<fs.promises.FileHandle>>();
     this.streaming = true;
-    const free: Buffer[] = [];
-    const depth = Math.min(READ_AHEAD, reads.length);
-    const bufferBytes = Math.min(READ_CHUNK_BYTES, Math.max(...reads.map((r) => r.length)));
-    for (let i = 0; i <= depth; i++) {
-      free.push(
-        this.wasmBuffer
-          ? Buffer.from(this.wasmBuffer, this.scratchStart + i * READ_CHUNK_BYTES, bufferBytes)
-          : Buffer.allocUnsafeSlow(bufferBytes),
-      );
+    const batches: Read[][] = [];
+    let batch: Read[] = [];
+    let bytes = 0;
+    for (const [i, read] of reads.entries()) {
+      const unitEnds = i + 1 === reads.length || reads[i + 1]!.unit !== read.unit;
+      batch.push(read);
+      bytes += read.length;
+      if (unitEnds && bytes >= TASK_BYTES) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
     }
-    const inflight: Array<Promise<{ read: Read; buf: Buffer }>> = [];
-    let next = 0;
+    if (batch.length) batches.push(batch);
+    const sums = this.shared();
     let processed = 0;
-    const fetch = async (read: Read, buf: Buffer) => {
-      let opening = handles.get(read.file);
-      if (!opening) {
-        opening = fs.promises.open(read.file, 'r');
-        handles.set(read.file, opening);
-      }
-      const handle = await opening;
-      let done = 0;
-      while (done < read.length) {
-        const { bytesRead } = await handle.read(buf, done, read.length - done, read.position + done);
-        if (bytesRead === 0)
-          throw new TureenError('io_error', `${read.file} ended early; did it change while cooking?`, {
-            file: read.file,
-          });
-        done += bytesRead;
-      }
-      return { read, buf };
-    };
-    const startNext = () => {
-      const read = reads[next++]!;
-      const promise = fetch(read, free.pop()!);
-      promise.catch(() => undefined);
-      inflight.push(promise);
-    };
     try {
-      while (next < reads.length && inflight.length < depth) startNext();
-      while (inflight.length) {
-        const { read, buf } = await inflight.shift()!;
-        if (next < reads.length) startNext();
-        for (const piece of read.pieces) {
-          const size = dtypeBytes(piece.dtype);
-          this.addPiece(
-            read.ingredient,
-            piece,
-            buf.subarray(piece.at, piece.at + piece.count * size),
-            read.coefficient,
+      const results = await Promise.allSettled(
+        batches.map(async (list) => {
+          const bad = await dispatch<NonFinite | null>((lane) =>
+            signal?.aborted
+              ? null
+              : {
+                  op: 'accumulate',
+                  sums,
+                  reads: list.map((r) => ({
+                    file: r.file,
+                    position: r.position,
+                    length: r.length,
+                    pieces: r.pieces,
+                    coefficient: r.coefficient,
+                  })),
+                  scratch: this.simd
+                    ? { byte: this.scratchStart + lane * READ_CHUNK_BYTES, bytes: READ_CHUNK_BYTES }
+                    : null,
+                },
+          );
+          processed += list.length;
+          onProgress?.(processed, reads.length);
+          return bad;
+        }),
+      );
+      signal?.throwIfAborted();
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'rejected') throw result.reason;
+        const bad = result.value;
+        if (bad) {
+          const read = batches[i]![bad.read]!;
+          const piece = read.pieces[bad.piece]!;
+          throw new TureenError(
+            'bad_checkpoint',
+            `${read.ingredient.path}: tensor "${piece.name}" contains NaN or Inf (element ${piece.firstElement + bad.index} is ${bad.value}); this checkpoint cannot go into a soup`,
+            { file: read.ingredient.path, tensor: piece.name },
           );
         }
-        free.push(buf);
-        processed++;
-        if (onProgress && (processed % 64 === 0 || processed === reads.length))
-          onProgress(processed, reads.length);
-        signal?.throwIfAborted();
       }
     } finally {
-      await Promise.allSettled(inflight);
       this.streaming = false;
-      const opened = await Promise.allSettled(handles.values());
-      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
     }
   }
 
@@ -450,6 +457,56 @@ export class WeightAccumulator {
       );
     }
     return buf;
+  }
+
+  /**
+   * toBuffer() on the worker threads: the same bytes, in a Buffer over shared memory, converted in tasks
+   * of CONVERT_ELEMENTS so the calling thread only waits.
+   */
+  async toBufferShared(scale = 1, layout: WeightLayout = this.layout): Promise<Buffer> {
+    const out = new SharedArrayBuffer(layout.totalBytes);
+    const tasks: ConvertPiece[][] = [];
+    let batch: ConvertPiece[] = [];
+    let elements = 0;
+    for (const e of layout.entries) {
+      const slot = this.slot(e.name);
+      if (slot.count !== elementCount(e.shape)) {
+        throw new TureenError(
+          'internal',
+          `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`,
+        );
+      }
+      const width = dtypeBytes(e.dtype);
+      for (let start = 0; start < slot.count; start += CONVERT_ELEMENTS) {
+        const count = Math.min(CONVERT_ELEMENTS, slot.count - start);
+        batch.push({
+          accStart: slot.start + start,
+          count,
+          dtype: e.dtype,
+          outByte: e.offset + start * width,
+        });
+        elements += count;
+        if (elements >= CONVERT_ELEMENTS) {
+          tasks.push(batch);
+          batch = [];
+          elements = 0;
+        }
+      }
+    }
+    if (batch.length) tasks.push(batch);
+    const sums = this.shared();
+    await Promise.all(tasks.map((pieces) => dispatch(() => ({ op: 'convert', sums, pieces, scale, out }))));
+    return Buffer.from(out);
+  }
+
+  /** The sums for a worker task that writes them out (soup.ts). */
+  sharedSums(): SharedSums {
+    return this.shared();
+  }
+
+  /** Where a tensor's values start in the sums and how many there are. */
+  slotOf(name: string): { start: number; count: number } {
+    return { ...this.slot(name) };
   }
 
   private checkSame(other: WeightAccumulator): void {

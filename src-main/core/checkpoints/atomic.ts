@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { dispatch } from '../workers/pool.js';
 
 /**
  * Files are written under a temporary name beside their target and renamed over it when complete, so a
@@ -161,6 +162,40 @@ export function stageFiles(files: Array<{ path: string; write: (fd: number) => v
   }
   return {
     files: opened.map((a) => ({ target: a.target, tempPath: a.tempPath })),
+    commit() {
+      for (const atomic of opened) atomic.commit();
+    },
+    abort() {
+      for (const atomic of opened) atomic.abort();
+    },
+  };
+}
+
+/**
+ * stageFiles for writers that run on a worker thread: each `write` gets the open fd and resolves with what
+ * it reports (a sha256 computed while writing); the fsync runs on a worker too, so a large soup's flush
+ * never holds the UI's thread. On any failure every temporary is removed and the error thrown.
+ */
+export async function stageFilesAsync<T>(
+  files: Array<{ path: string; write: (fd: number) => Promise<T> }>,
+): Promise<StagedFiles & { results: T[] }> {
+  const opened: AtomicFile[] = [];
+  const results: T[] = [];
+  try {
+    for (const file of files) {
+      const atomic = openAtomic(file.path);
+      opened.push(atomic);
+      results.push(await file.write(atomic.fd));
+    }
+    await Promise.all(opened.map((atomic) => dispatch(() => ({ op: 'fsync', fd: atomic.fd }))));
+    for (const atomic of opened) atomic.close();
+  } catch (error) {
+    for (const atomic of opened) atomic.abort();
+    throw error;
+  }
+  return {
+    files: opened.map((a) => ({ target: a.target, tempPath: a.tempPath })),
+    results,
     commit() {
       for (const atomic of opened) atomic.commit();
     },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { workerPool } from '../workers/pool.js';
 
 export interface FileStamp {
   path: string;
@@ -14,8 +15,19 @@ export function stampOf(file: string): FileStamp {
   return { path: path.resolve(file), size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
-/** sha256 of one file, streamed in 4 MiB reads. */
+/**
+ * sha256 of one file, streamed in 4 MiB reads: on a worker thread when there are workers (hashing a
+ * checkpoint is seconds of CPU the UI's thread must not spend), else here between event-loop turns.
+ */
 export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const pool = workerPool();
+  if (pool) {
+    const digest = await pool.run<string>(() =>
+      signal?.aborted ? null : { op: 'hash-file', file: path.resolve(file) },
+    );
+    signal?.throwIfAborted();
+    return digest!;
+  }
   const hash = createHash('sha256');
   const handle = await fs.promises.open(file, 'r');
   try {
@@ -67,11 +79,15 @@ export async function checkpointSha256(
   names: readonly string[] = files,
 ): Promise<string> {
   if (files.length === 1) return cachedSha256(files[0]!, db, signal);
+  // shards hash in parallel (one worker each)
+  const hashes = await Promise.all(files.map((f) => cachedSha256(f, db, signal)));
+  return manifestSha256(hashes, names);
+}
+
+/** checkpointSha256 from the files' own hashes (known already: a soup is hashed as it is written). */
+export function manifestSha256(hashes: readonly string[], names: readonly string[]): string {
+  if (hashes.length === 1) return hashes[0]!;
   const base = path.dirname(names[0]!);
-  const lines: string[] = [];
-  for (const [i, f] of files.entries())
-    lines.push(
-      `${await cachedSha256(f, db, signal)}  ${path.relative(base, names[i]!).split(path.sep).join('/')}\n`,
-    );
+  const lines = hashes.map((h, i) => `${h}  ${path.relative(base, names[i]!).split(path.sep).join('/')}\n`);
   return createHash('sha256').update(lines.join('')).digest('hex');
 }

@@ -9,17 +9,18 @@ import { bytesEqual } from '../tensors/kernels.js';
 import type { Precision } from './accumulator.js';
 import { WeightAccumulator } from './accumulator.js';
 import type { StagedFiles } from './atomic.js';
-import { stageFiles, writeAll } from './atomic.js';
+import { stageFilesAsync } from './atomic.js';
 import type { Family } from './families.js';
-import { embed, pointAtExternal, prepareFamilyModel } from './family-graph.js';
-import { assertFiniteSoup } from './finite-soup.js';
-import { checkpointSha256 } from './hashing.js';
+import { pointAtExternal, prepareFamilyModel } from './family-graph.js';
+import { manifestSha256 } from './hashing.js';
 import type { Ingredient } from './ingredient.js';
 import { buildLayout, weightLayout } from './layout.js';
-import { PROTOBUF_LIMIT } from './onnx-file.js';
 import type { RecipeDocument, RecipeIngredient } from './recipe.js';
 import { makeRecipe, stageRecipes } from './recipe.js';
-import { writeSafetensorsTo } from './safetensors.js';
+import { buildSafetensorsHeader } from './safetensors.js';
+import type { FilePart, Written } from '../workers/ops.js';
+import { dispatch } from '../workers/pool.js';
+import type { WorkerTask } from '../workers/protocol.js';
 
 export interface SoupPart {
   ingredient: Ingredient;
@@ -152,6 +153,40 @@ export interface WrittenSoup {
 interface StagedOutput {
   staged: StagedFiles;
   files: string[];
+  /** each file's sha256, computed while it was written */
+  hashes: string[];
+}
+
+/** A placeholder location for float initializers while the graph goes to a worker to be filled. */
+const TO_FILL = 'tureen-soup-weights';
+
+/**
+ * Run a write task on a worker and return the file's sha256; a value that is not finite in its output
+ * dtype (the coefficients overflow it) is refused naming the tensor, and the caller removes the temporary.
+ */
+async function writeOnWorker(
+  out: string,
+  task: () => WorkerTask,
+  partTensor: (part: number) => { name: string; dtype: FloatDType } | undefined,
+): Promise<string> {
+  let result: Written | null;
+  try {
+    result = await dispatch<Written>(task);
+  } catch (error) {
+    if (error instanceof TureenError && error.code === 'not_supported')
+      throw new TureenError(error.code, `${out}: ${error.message}`, error.detail);
+    throw error;
+  }
+  const bad = result!.bad;
+  if (bad) {
+    const t = partTensor(bad.part);
+    throw new TureenError(
+      'bad_request',
+      `${out}: tensor "${t?.name}" of the soup would hold ${bad.value} at element ${bad.index} (${t?.dtype}); the coefficients overflow it, so nothing was written`,
+      { file: out, tensor: t?.name, element: bad.index },
+    );
+  }
+  return result!.sha256;
 }
 
 async function writeOnnx(options: WriteSoupOptions, out: string): Promise<StagedOutput> {
@@ -164,18 +199,30 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<Staged
       `--dtype ${options.dtype}: an .onnx soup keeps its graph's dtypes ("${changed[0]!.name}" is ${changed[0]!.dtype}); use a .safetensors output for another dtype`,
     );
   }
+  const sums = options.weights.sharedSums();
+  const slot = (name: string) => options.weights.slotOf(name);
   const layout = buildLayout(prepared.floats);
   const external = options.externalData === true || layout.totalBytes > EMBED_LIMIT_BYTES;
   if (!external) {
-    for (const f of prepared.floats) embed(f.tensor, options.weights.tensorBytes(f.name, scale, f.dtype));
-    const bytes = toBinary(ModelProtoSchema, prepared.model);
-    if (bytes.byteLength > PROTOBUF_LIMIT) {
-      throw new TureenError(
-        'not_supported',
-        `${out}: over 2 GiB with embedded weights; write it with external data`,
-      );
-    }
-    return { staged: stageFiles([{ path: out, write: (fd) => writeAll(fd, bytes) }]), files: [out] };
+    // the graph goes to a worker without its float weights; it embeds them and serialises the model
+    const tensors = prepared.floats.map((f) => {
+      pointAtExternal(f.tensor, TO_FILL, 0, 0);
+      const { start, count } = slot(f.name);
+      return { name: f.name, accStart: start, count, dtype: f.dtype };
+    });
+    const graphBytes = toBinary(ModelProtoSchema, prepared.model);
+    const staged = await stageFilesAsync([
+      {
+        path: out,
+        write: (fd) =>
+          writeOnWorker(
+            out,
+            () => ({ op: 'write-onnx', sums, fd, graphBytes, tensors, scale }),
+            (i) => tensors[i],
+          ),
+      },
+    ]);
+    return { staged, files: [out], hashes: staged.results };
   }
   const dataFile = `${out}.data`;
   const location = path.basename(dataFile);
@@ -183,21 +230,41 @@ async function writeOnnx(options: WriteSoupOptions, out: string): Promise<Staged
     pointAtExternal(prepared.floats[i]!.tensor, location, e.offset, e.byteLength),
   );
   const graphBytes = toBinary(ModelProtoSchema, prepared.model);
-  const staged = stageFiles([
+  const parts: FilePart[] = [];
+  const partTensors: Array<{ name: string; dtype: FloatDType } | undefined> = [];
+  let position = 0;
+  for (const e of layout.entries) {
+    if (e.offset > position) {
+      parts.push({ kind: 'zeros', length: e.offset - position });
+      partTensors.push(undefined);
+    }
+    const { start, count } = slot(e.name);
+    parts.push({ kind: 'sums', accStart: start, count, dtype: e.dtype });
+    partTensors.push(e);
+    position = e.offset + e.byteLength;
+  }
+  const staged = await stageFilesAsync([
     {
       path: dataFile,
-      write: (fd) => {
-        let position = 0;
-        for (const e of layout.entries) {
-          if (e.offset > position) writeAll(fd, new Uint8Array(e.offset - position));
-          writeAll(fd, options.weights.tensorBytes(e.name, scale, e.dtype));
-          position = e.offset + e.byteLength;
-        }
-      },
+      write: (fd) =>
+        writeOnWorker(
+          out,
+          () => ({ op: 'write', sums, fd, parts, scale }),
+          (i) => partTensors[i],
+        ),
     },
-    { path: out, write: (fd) => writeAll(fd, graphBytes) },
+    {
+      path: out,
+      write: (fd) =>
+        writeOnWorker(
+          out,
+          () => ({ op: 'write', sums: null, fd, parts: [{ kind: 'bytes', bytes: graphBytes }], scale: 1 }),
+          () => undefined,
+        ),
+    },
   ]);
-  return { staged, files: [out, dataFile] };
+  // files are listed model first; they were written data first
+  return { staged, files: [out, dataFile], hashes: [staged.results[1]!, staged.results[0]!] };
 }
 
 async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Promise<StagedOutput> {
@@ -232,27 +299,29 @@ async function writeSafetensorsSoup(options: WriteSoupOptions, out: string): Pro
     'tureen.method': options.recipe.method,
     'tureen.recipe': path.basename(`${out}.recipe.json`),
   };
-  const staged = stageFiles([
+  const { header } = buildSafetensorsHeader(tensors, metadata);
+  const parts: FilePart[] = [{ kind: 'bytes', bytes: header }];
+  for (const t of tensors) {
+    const bytes = integers.get(t.name);
+    if (bytes) parts.push({ kind: 'bytes', bytes });
+    else {
+      const { start, count } = options.weights.slotOf(t.name);
+      parts.push({ kind: 'sums', accStart: start, count, dtype: t.dtype as FloatDType });
+    }
+  }
+  const sums = options.weights.sharedSums();
+  const staged = await stageFilesAsync([
     {
       path: out,
       write: (fd) =>
-        writeSafetensorsTo(fd, tensors, metadata, (i) => {
-          const t = tensors[i]!;
-          return integers.get(t.name) ?? options.weights.tensorBytes(t.name, scale, t.dtype as FloatDType);
-        }),
+        writeOnWorker(
+          out,
+          () => ({ op: 'write', sums, fd, parts, scale }),
+          (i) => (i > 0 ? (tensors[i - 1] as { name: string; dtype: FloatDType }) : undefined),
+        ),
     },
   ]);
-  return { staged, files: [out] };
-}
-
-/** The dtype each float tensor is written in: the graph's for .onnx, `--dtype` or the tensor's own otherwise. */
-function outputDtypes(options: WriteSoupOptions, format: SoupFormat) {
-  return options.family.tensors
-    .filter((t) => t.isFloat)
-    .map((t) => ({
-      name: t.name,
-      dtype: format === 'safetensors' ? (options.dtype ?? (t.dtype as FloatDType)) : (t.dtype as FloatDType),
-    }));
+  return { staged, files: [out], hashes: staged.results };
 }
 
 /**
@@ -268,11 +337,11 @@ export async function writeSoup(options: WriteSoupOptions): Promise<WrittenSoup>
       'bad_request',
       'no --out given: say where to write the soup (.onnx or .safetensors)',
     );
+  // values that overflow their output dtype are found while writing (each write task checks what it
+  // converts), and refused before anything is put in place
   const targets = options.outputs.map((given) => {
     const out = path.resolve(given);
-    const format = soupFormatOf(out);
-    assertFiniteSoup(options.weights, options.scale ?? 1, outputDtypes(options, format), out);
-    return { out, format };
+    return { out, format: soupFormatOf(out) };
   });
   const staged: StagedFiles[] = [];
   try {
@@ -286,7 +355,7 @@ export async function writeSoup(options: WriteSoupOptions): Promise<WrittenSoup>
       outputs.push({
         path: out,
         format,
-        sha256: await checkpointSha256(temps, null, undefined, written.files),
+        sha256: manifestSha256(written.hashes, written.files),
         bytes: temps.reduce((s, f) => s + fs.statSync(f).size, 0),
         files: written.files,
       });

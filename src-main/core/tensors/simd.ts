@@ -69,7 +69,7 @@ const name = (s: string) => [s.length, ...Buffer.from(s, 'ascii')];
 const moduleBytes = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,                            // "\0asm", version 1
   ...section(1, [0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7d, 0x01, 0x7f]),     // type: (i32 i32 i32 f32) -> i32
-  ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x00, 0x00]),   // import env.mem: memory (min 0)
+  ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x03, 0x00, 0x80, 0x80, 0x04]), // import env.mem: shared memory (min 0, max 65536 pages)
   ...section(3, [0x01, 0x00]),                                               // one function of type 0
   ...section(7, [0x01, ...name('add_f32'), 0x00, 0x00]),                     // export it as add_f32
   ...section(10, [0x01, ...leb(body.length), ...body]),                      // its code
@@ -88,6 +88,10 @@ function compiledModule(): WebAssembly.Module | null {
   return compiled;
 }
 
+/**
+ * The accumulator's memory is shared (a SharedArrayBuffer underneath), so worker threads (core/workers) can
+ * read files into it and add with this same kernel while the thread serving the UI only awaits them.
+ */
 export interface SimdKernel {
   memory: WebAssembly.Memory;
   /** acc (byte offset) += c × src (byte offset), n float32 values (a multiple of 4); true if src had NaN/Inf */
@@ -124,13 +128,23 @@ export function createSimdKernel(bytes: number, owner?: object): SimdKernel | nu
     new Uint8Array(memory.buffer).fill(0);
   } else {
     try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     } catch {
       return null;
     }
   }
   if (owner) finalizer.register(owner, memory);
+  return kernelOver(mod, memory);
+}
+
+function kernelOver(mod: WebAssembly.Module, memory: WebAssembly.Memory): SimdKernel {
   const instance = new WebAssembly.Instance(mod, { env: { mem: memory } });
   const add = instance.exports.add_f32 as (acc: number, src: number, n: number, c: number) => number;
   return { memory, addF32: (accByte, srcByte, n, c) => add(accByte, srcByte, n, c) !== 0 };
+}
+
+/** The kernel over a memory made by createSimdKernel (posted to a worker thread), or null without SIMD. */
+export function simdKernelFor(memory: WebAssembly.Memory): SimdKernel | null {
+  const mod = compiledModule();
+  return mod ? kernelOver(mod, memory) : null;
 }
