@@ -3,6 +3,8 @@ import { api, isChannel } from '../common/api.js';
 import type { ApiRequest, ApiResponse, Channel, JobChannel, JobResult } from '../common/api.js';
 import { TureenError } from '../common/errors.js';
 import { EventBus } from './events.js';
+import { EvaluationEngine } from './inference/engine.js';
+import type { HostSpawner } from './inference/spawner.js';
 import { JobRunner } from './jobs.js';
 import type { TureenPaths } from './paths.js';
 import { resolvePaths } from './paths.js';
@@ -28,6 +30,8 @@ export interface KitchenOptions {
   /** Transport-specific handlers (the Electron shell's folder picker, printToPDF) override the defaults. */
   overrides?: Partial<Handlers<Channel>>;
   electronVersion?: string | null;
+  /** How the inference host process is started (the Electron shell: a utilityProcess); default: fork. */
+  hostSpawner?: HostSpawner;
 }
 
 /** A schema issue as `field.path: message`, so a client knows exactly which field is wrong. */
@@ -46,6 +50,7 @@ export class Kitchen implements ApiClient {
   readonly db: Database;
   readonly events = new EventBus();
   readonly jobs: JobRunner;
+  readonly engine: EvaluationEngine;
   readonly paths: TureenPaths;
   readonly context: ServiceContext;
   private readonly handlers: Handlers<Channel>;
@@ -57,10 +62,13 @@ export class Kitchen implements ApiClient {
       options.nativeBinding ? { nativeBinding: options.nativeBinding } : {},
     );
     this.jobs = new JobRunner(this.events);
+    // the host process starts on the first evaluation, not here
+    this.engine = new EvaluationEngine({ db: this.db, paths: this.paths }, options.hostSpawner);
     this.context = {
       db: this.db,
       jobs: this.jobs,
       events: this.events,
+      engine: this.engine,
       paths: this.paths,
       transport: options.transport,
     };
@@ -109,6 +117,7 @@ export class Kitchen implements ApiClient {
 
   close(): void {
     this.jobs.cancelAll();
+    this.engine.close();
     this.db.close();
   }
 }

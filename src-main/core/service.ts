@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
 import type { Api, ApiRequest, ApiResponse, Channel, JobChannel, JobResult } from '../common/api.js';
 import type { EventBus } from './events.js';
+import type { EvaluationEngine } from './inference/engine.js';
 import type { JobRunner } from './jobs.js';
 import type { TureenPaths } from './paths.js';
 
@@ -12,6 +13,8 @@ export interface ServiceContext {
   db: Database;
   jobs: JobRunner;
   events: EventBus;
+  /** the Kitchen's evaluation engine (inference host, logits cache); created and closed by the Kitchen */
+  engine: EvaluationEngine;
   paths: TureenPaths;
   transport: Transport;
 }

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, dialog, utilityProcess } from 'electron';
 import type { BrowserWindow } from 'electron';
-import { setHostSpawner } from '../core/inference/engine.js';
 import { utilityProcessSpawner } from '../core/inference/spawner.js';
 import { Kitchen } from '../core/kitchen.js';
 import { wireIpc } from './ipc.js';
@@ -31,15 +30,13 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(
     async () => {
       try {
-        // ONNX Runtime blocks the thread that runs it: inference lives in a utility process, never here.
-        setHostSpawner(
-          utilityProcessSpawner((entry) =>
-            utilityProcess.fork(entry, [], { serviceName: 'Tureen inference' }),
-          ),
-        );
         window = createMainWindow(outDir);
         kitchen = new Kitchen({
           transport: 'electron',
+          // ONNX Runtime blocks the thread that runs it: inference lives in a utility process, never here.
+          hostSpawner: utilityProcessSpawner((entry) =>
+            utilityProcess.fork(entry, [], { serviceName: 'Tureen inference' }),
+          ),
           nativeBinding: electronSqliteBinding(appRoot, process.resourcesPath),
           demoKitchen: app.isPackaged ? path.join(process.resourcesPath, 'demo-soup') : undefined,
           electronVersion: process.versions.electron ?? null,

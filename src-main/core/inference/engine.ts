@@ -34,13 +34,6 @@ export interface EngineContext {
 /** The setting that moves the logits cache (default: <data dir>/cache/logits). */
 export const CACHE_DIR_SETTING = 'logits_cache_dir';
 
-let defaultSpawner: HostSpawner | null = null;
-
-/** The Electron shell calls this once with a utilityProcess-based spawner; elsewhere the host is forked. */
-export function setHostSpawner(spawner: HostSpawner): void {
-  defaultSpawner = spawner;
-}
-
 export interface EngineEvaluation {
   record: Evaluation;
   outcome: EvalOutcome;
@@ -51,7 +44,7 @@ export interface EngineEvaluation {
  * provider chosen once per run and recorded with every result.
  */
 export class EvaluationEngine {
-  readonly host: InferenceHost;
+  private readonly host: InferenceHost;
   readonly cache: LogitsCache;
   readonly evaluator: Evaluator;
 
@@ -59,8 +52,8 @@ export class EvaluationEngine {
     private readonly ctx: EngineContext,
     spawner?: HostSpawner,
   ) {
-    const chosen = spawner ?? defaultSpawner;
-    this.host = chosen ? new InferenceHost(chosen) : new InferenceHost();
+    // the Kitchen passes the Electron shell's utilityProcess spawner; without one the host is forked
+    this.host = spawner ? new InferenceHost(spawner) : new InferenceHost();
     this.cache = new LogitsCache(
       getSetting(ctx.db, CACHE_DIR_SETTING) ?? path.join(ctx.paths.cacheDir, 'logits'),
     );
@@ -137,19 +130,17 @@ export class EvaluationEngine {
     return { record: saveEvaluation(this.ctx.db, model.identity, set, outcome, settings.threads), outcome };
   }
 
+  /** Let the host drop a loaded model no longer needed (a rejected candidate, a grid point). */
+  release(modelHash: string): void {
+    this.host.release(modelHash);
+  }
+
+  /** The ONNX Runtime version of the host, recorded with results. */
+  ortVersion(): Promise<string> {
+    return this.host.ortVersion();
+  }
+
   close(): void {
     this.host.close();
   }
-}
-
-const engines = new WeakMap<object, EvaluationEngine>();
-
-/** One engine per Kitchen context (the host process is shared by every request of that Kitchen). */
-export function engineFor(ctx: EngineContext): EvaluationEngine {
-  let engine = engines.get(ctx);
-  if (!engine) {
-    engine = new EvaluationEngine(ctx);
-    engines.set(ctx, engine);
-  }
-  return engine;
 }

@@ -85,8 +85,8 @@ export interface UtilityProcessLike {
 }
 
 /**
- * Host processes for the Electron app: `utilityProcessSpawner((entry) => utilityProcess.fork(entry))`, then
- * `setHostSpawner(...)` once at start-up. Messages are structured clones, so weight buffers arrive as typed
+ * Host processes for the Electron app: `utilityProcessSpawner((entry) => utilityProcess.fork(entry))`, given
+ * to the Kitchen as its `hostSpawner` option. Messages are structured clones, so weight buffers arrive as typed
  * arrays; a utility process never keeps the app alive, so busy/idle needs no bookkeeping.
  */
 export function utilityProcessSpawner(

@@ -399,7 +399,7 @@ export async function compareSweep(
     ],
     rows,
     provider: runner.settings.provider,
-    ortVersion: await runner.engine.host.ortVersion(),
+    ortVersion: await runner.ortVersion(),
     warnings,
   };
 }

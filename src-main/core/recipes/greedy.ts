@@ -88,7 +88,7 @@ export async function greedySoup(
       current = model;
       currentHoldout = result;
     } else {
-      runner.engine.host.release(model.hash);
+      runner.release(model);
     }
     const step: Step = {
       step: index + 1,

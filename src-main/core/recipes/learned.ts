@@ -133,7 +133,7 @@ export async function learnedSoup(
     spent++;
     const { scale, loss } = bestLogitScale(result.outcome.logits, holdout);
     if (!best || loss < best.loss) best = { loss, z, scale, sum: mix, model, holdout: result };
-    else runner.engine.host.release(model.hash);
+    else runner.release(model);
     lossCurve.push({ evaluation: spent, loss: best.loss });
     return loss;
   };

@@ -58,7 +58,12 @@ export class RecipeRunner {
 
   /** Let the inference host drop a model this run no longer needs (a rejected candidate, a grid point). */
   release(model: IdentifiedModel): void {
-    this.engine.host.release(model.hash);
+    this.engine.release(model.hash);
+  }
+
+  /** The ONNX Runtime version results are recorded with. */
+  ortVersion(): Promise<string> {
+    return this.engine.ortVersion();
   }
 
   async evaluate(model: IdentifiedModel, set: EvalSet, message: string): Promise<EngineEvaluation> {

@@ -1,6 +1,5 @@
 import { advise } from '../advisor/advise.js';
 import { latestAdvice, saveAdvice } from '../advisor/store.js';
-import { engineFor } from '../inference/engine.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable } from './kitchens.js';
@@ -8,7 +7,7 @@ import { checkReadable } from './kitchens.js';
 export function advisorHandlers(ctx: ServiceContext): Handlers<'advisor:run' | 'advisor:latest'> {
   return {
     'advisor:run': (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       const settings = engine.settings(req);
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;

@@ -1,6 +1,5 @@
 import { TureenError } from '../../common/errors.js';
 import { loadEvalSet } from '../datasets/registry.js';
-import { engineFor } from '../inference/engine.js';
 import { listEvaluations } from '../inference/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
@@ -25,7 +24,7 @@ export function evaluationHandlers(
 > {
   return {
     'evaluations:run': (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       const settings = engine.settings(req);
       const models = req.models.map((m) => checkReadable(ctx, m));
       const sets = req.evalsets.map((s) => loadEvalSet(checkReadable(ctx, s)));
@@ -70,9 +69,9 @@ export function evaluationHandlers(
       }),
     }),
     'evaluations:significance': async (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       const set = loadEvalSet(checkReadable(ctx, req.evalset));
-      const ortVersion = await engine.host.ortVersion();
+      const ortVersion = await engine.ortVersion();
       const logitsOf = (model: string) => {
         const row = listEvaluations(ctx.db, { evalsets: [set.file] }).find(
           (e) => e.model.path === model || e.model.hash === model,
@@ -110,12 +109,12 @@ export function evaluationHandlers(
         top1B: interval(b),
       };
     },
-    'evaluations:cacheUsage': () => engineFor(ctx).cache.usage(),
+    'evaluations:cacheUsage': () => ctx.engine.cache.usage(),
     'evaluations:setCacheDir': (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       engine.setCacheDir(req.dir === null ? null : checkCacheFolder(ctx, req.dir));
       return engine.cache.usage();
     },
-    'evaluations:pruneCache': (req) => engineFor(ctx).cache.prune(req.maxBytes),
+    'evaluations:pruneCache': (req) => ctx.engine.cache.prune(req.maxBytes),
   };
 }

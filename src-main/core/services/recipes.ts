@@ -2,7 +2,6 @@ import { MergeMethodName } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
-import { engineFor } from '../inference/engine.js';
 import { compareSweep, loadComparison, saveComparison } from '../recipes/compare.js';
 import { cook } from '../recipes/cook.js';
 import { openFamily } from '../checkpoints/open-family.js';
@@ -29,7 +28,7 @@ export function recipeHandlers(
 > {
   return {
     'recipes:cook': (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       const settings = engine.settings(req);
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
@@ -163,7 +162,7 @@ export function recipeHandlers(
       return { jobId };
     },
     'compare:run': (req) => {
-      const engine = engineFor(ctx);
+      const engine = ctx.engine;
       const settings = engine.settings(req);
       const folders = req.folders.map((f) => checkReadable(ctx, f));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
