@@ -6,7 +6,6 @@ import { writeAll, writeFilesAtomically } from '../../core/checkpoints/atomic.js
 import { findChromium } from '../../core/reports/chromium.js';
 import { renderReportPdf } from '../../core/reports/render-pdf.js';
 import { assertRendererBuilt, rendererDir } from '../../core/renderer-files.js';
-import { listKitchens, registerKitchen } from '../../core/services/kitchens.js';
 import { isWithin } from '../../core/within.js';
 import type { Command } from '../command.js';
 import { flag, stringOption } from '../command.js';
@@ -77,9 +76,9 @@ install paths (Debian/Ubuntu: apt-get install -y chromium).
     assertRendererBuilt(staticDir);
 
     const kitchen = ctx.kitchen();
-    let registered = listKitchens(kitchen.context).find((k) => k.path === folder);
+    let registered = (await kitchen.call('kitchens:list', {})).kitchens.find((k) => k.path === folder);
     if (!registered) {
-      registered = registerKitchen(kitchen.context, folder);
+      registered = await kitchen.call('kitchens:register', { path: folder });
       ctx.note(`registered ${folder} as kitchen "${registered.name}"`);
     }
     const report = ReportData.parse(

@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
 import type { JobContext } from '../jobs.js';
 import type { TureenPaths } from '../paths.js';
-import { getSetting, setSetting } from '../store/database.js';
+import { deleteSetting, getSetting, setSetting } from '../store/settings-store.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { Evaluation, ModelIdentity } from './evaluation-store.js';
 import { saveEvaluation } from './evaluation-store.js';
@@ -64,7 +64,7 @@ export class EvaluationEngine {
   setCacheDir(dir: string | null): void {
     const target = dir ?? path.join(this.ctx.paths.cacheDir, 'logits');
     fs.mkdirSync(target, { recursive: true });
-    if (dir === null) this.ctx.db.prepare('DELETE FROM settings WHERE key = ?').run(CACHE_DIR_SETTING);
+    if (dir === null) deleteSetting(this.ctx.db, CACHE_DIR_SETTING);
     else setSetting(this.ctx.db, CACHE_DIR_SETTING, dir);
     this.cache.dir = target;
   }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../common/canonical-json.js';
-import type { Precision } from '../checkpoints/accumulator.js';
 import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
 import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
 import type { ModelIdentity } from '../inference/evaluation-store.js';
@@ -26,11 +25,9 @@ export class SoupModels {
     return new SoupModels(sweep, graph, graphKey);
   }
 
-  /** A zeroed accumulator over the family graph's weights (float32 unless float64 is asked for). */
-  accumulator(precision?: Precision): WeightAccumulator {
-    return precision
-      ? new WeightAccumulator(this.graph.weightLayout, { precision })
-      : new WeightAccumulator(this.graph.weightLayout);
+  /** A zeroed float32 accumulator over the family's weights. */
+  accumulator(): WeightAccumulator {
+    return new WeightAccumulator(this.graph.weightLayout);
   }
 
   /**

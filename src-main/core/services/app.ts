@@ -1,6 +1,7 @@
 import { TureenError } from '../../common/errors.js';
 import { detectProviders, onnxruntimeVersion, preferredProvider } from '../inference/providers.js';
 import { packageVersion } from '../paths.js';
+import { sqliteVersion } from '../store/database.js';
 import type { Handlers, ServiceContext } from '../service.js';
 
 export function appHandlers(
@@ -10,7 +11,7 @@ export function appHandlers(
   return {
     'app:info': () => {
       const providers = detectProviders();
-      const sqlite = (ctx.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+      const sqlite = sqliteVersion(ctx.db);
       return {
         name: 'Tureen' as const,
         version: packageVersion(),

@@ -1,36 +1,21 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { z } from 'zod';
-import type { KitchenSummary } from '../../common/api/kitchens.js';
 import { TureenError } from '../../common/errors.js';
 import { readRecipe } from '../checkpoints/recipe.js';
-import { getSetting, setSetting } from '../store/database.js';
+import type { Kitchen } from '../store/kitchen-store.js';
+import {
+  deleteKitchen,
+  insertKitchen,
+  kitchenByPath,
+  listKitchens as storedKitchens,
+} from '../store/kitchen-store.js';
+import { getSetting, setSetting } from '../store/settings-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { isReallyWithin, isWithin, realPathOf } from '../within.js';
 
-type Kitchen = z.output<typeof KitchenSummary>;
-interface KitchenRow {
-  id: number;
-  path: string;
-  name: string;
-  added_at: string;
-  is_demo: number;
-}
-
-const toSummary = (row: KitchenRow): Kitchen => ({
-  id: row.id,
-  path: row.path,
-  name: row.name,
-  addedAt: row.added_at,
-  isDemo: row.is_demo === 1,
-});
-
 export function listKitchens(ctx: ServiceContext): Kitchen[] {
-  const rows = ctx.db
-    .prepare('SELECT * FROM kitchens ORDER BY name COLLATE NOCASE, id')
-    .all() as KitchenRow[];
-  return rows.map(toSummary);
+  return storedKitchens(ctx.db);
 }
 
 /** Resolve and check a folder the user wants to register; the error says what is wrong and what to do. */
@@ -128,20 +113,16 @@ export function registerKitchen(ctx: ServiceContext, input: string, name?: strin
   const folder = checkKitchenFolder(input);
   // The shipped demo may live under /usr or /opt in an installed app; it is Tureen's own folder.
   if (!isDemo) refuseSystemFolder(folder, 'a kitchen');
-  const existing = ctx.db.prepare('SELECT * FROM kitchens WHERE path = ?').get(folder) as
-    KitchenRow | undefined;
+  const existing = kitchenByPath(ctx.db, folder);
   if (existing) {
     throw new TureenError('conflict', `${folder} is already registered as "${existing.name}"`, {
       path: folder,
       id: existing.id,
     });
   }
-  const info = ctx.db
-    .prepare('INSERT INTO kitchens (path, name, added_at, is_demo) VALUES (?, ?, ?, ?)')
-    .run(folder, name ?? path.basename(folder), new Date().toISOString(), isDemo ? 1 : 0);
-  const row = ctx.db.prepare('SELECT * FROM kitchens WHERE id = ?').get(info.lastInsertRowid) as KitchenRow;
+  const kitchen = insertKitchen(ctx.db, folder, name ?? path.basename(folder), isDemo);
   ctx.events.emit('kitchens:changed', { reason: `registered ${folder}` });
-  return toSummary(row);
+  return kitchen;
 }
 
 /**
@@ -243,8 +224,7 @@ export function registerDemoOnFirstStart(ctx: ServiceContext): void {
       name: 'Demo kitchen (Fashion-MNIST ViT, sweep that does not soup)',
     });
   for (const demo of demos)
-    if (!ctx.db.prepare('SELECT 1 FROM kitchens WHERE path = ?').get(demo.folder))
-      registerKitchen(ctx, demo.folder, demo.name, true);
+    if (!kitchenByPath(ctx.db, demo.folder)) registerKitchen(ctx, demo.folder, demo.name, true);
 }
 
 export function kitchenHandlers(
@@ -254,8 +234,7 @@ export function kitchenHandlers(
     'kitchens:list': () => ({ kitchens: listKitchens(ctx) }),
     'kitchens:register': (req) => registerKitchen(ctx, req.path, req.name),
     'kitchens:remove': (req) => {
-      const info = ctx.db.prepare('DELETE FROM kitchens WHERE id = ?').run(req.id);
-      if (info.changes === 0)
+      if (!deleteKitchen(ctx.db, req.id))
         throw new TureenError('not_found', `no kitchen with id ${req.id}`, { id: req.id });
       ctx.events.emit('kitchens:changed', { reason: `removed kitchen ${req.id}` });
       return { removed: true };

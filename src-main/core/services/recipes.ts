@@ -1,8 +1,6 @@
-import { familyPickOf } from '../../common/api/family-pick.js';
-import { RecipeMethod } from '../../common/api/recipes.js';
+import { MergeMethodName } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
-import type { RecipeBody } from '../checkpoints/recipe.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { compareSweep, loadComparison, saveComparison } from '../recipes/compare.js';
 import { cook } from '../recipes/cook.js';
@@ -11,7 +9,7 @@ import { getRecipe, listRecipes, updateRecipeOutputs } from '../recipes/recipe-s
 import { loadParts, mixParts } from '../recipes/learned.js';
 import { mergeWeights } from '../recipes/merge.js';
 import { describeMethod } from '../recipes/methods/describe.js';
-import { METHODS, mergeMethod } from '../recipes/methods/index.js';
+import { MERGE_METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
@@ -36,9 +34,7 @@ export function recipeHandlers(
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
       const base = req.base ? checkReadable(ctx, req.base) : undefined;
-      const graph = req.graph ? checkReadable(ctx, req.graph) : undefined;
-      const out = req.out ? checkWritable(ctx, req.out) : undefined;
-      const outputs = req.outputs?.map((o) => checkWritable(ctx, o));
+      if (req.out) checkWritable(ctx, req.out);
       const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
         cook(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
           ...req,
@@ -46,18 +42,14 @@ export function recipeHandlers(
           holdout,
           evals,
           base,
-          graph,
-          out,
-          outputs,
-          ...familyPickOf(req),
         }),
       );
       return { jobId };
     },
     'recipes:methods': () => ({
-      methods: METHODS.map((m) => {
+      methods: MERGE_METHODS.map((m) => {
         const d = describeMethod(m);
-        return { ...d, name: RecipeMethod.parse(d.name) };
+        return { ...d, name: MergeMethodName.parse(d.name) };
       }),
     }),
     'recipes:list': () => ({ recipes: listRecipes(ctx.db) }),
@@ -137,12 +129,27 @@ export function recipeHandlers(
           weights: sum,
           scale,
           outputs: [out],
-          // the stored recipe as it was cooked, with the files' sizes (a recipe file records them)
           recipe: {
-            ...recipe,
-            ingredients: recipe.ingredients.map((entry, i) => ({ ...entry, bytes: opened[i]!.bytes })),
-            ...(base && recipe.base ? { base: { ...recipe.base, bytes: base.bytes } } : {}),
-          } as RecipeBody,
+            method: recipe.method,
+            params: recipe.params,
+            ingredients: opened.map((ing, i) => ({
+              path: ing.path,
+              bytes: ing.bytes,
+              sha256: recipe.ingredients[i]!.sha256,
+              coefficient: recipe.ingredients[i]!.coefficient,
+            })),
+            ...(base && recipe.base
+              ? { base: { path: base.path, bytes: base.bytes, sha256: recipe.base.sha256 } }
+              : {}),
+            selection: {
+              holdout: recipe.holdout,
+              ...(recipe.merge ? { merge: recipe.merge } : {}),
+              ...(recipe.search ? { search: recipe.search } : {}),
+              steps: recipe.steps,
+              loss_curve: recipe.loss_curve,
+              weights_sha256: recipe.weights_sha256,
+            },
+          },
         });
         const outputs = written.outputs.map((o) => ({ path: o.path, sha256: o.sha256 }));
         updateRecipeOutputs(ctx.db, req.id, outputs);
@@ -167,7 +174,6 @@ export function recipeHandlers(
           evals,
           learnedBudget: req.learnedBudget,
           methods: req.methods,
-          ...familyPickOf(req),
         });
         return saveComparison(ctx.db, table);
       });

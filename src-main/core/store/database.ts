@@ -28,14 +28,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   return db;
 }
 
-export function getSetting(db: Database, key: string): string | null {
-  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
-    { value: string } | undefined;
-  return row?.value ?? null;
-}
-
-export function setSetting(db: Database, key: string, value: string): void {
-  db.prepare(
-    'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-  ).run(key, value);
+/** The SQLite library's version (shown in app:info and the report's environment). */
+export function sqliteVersion(db: Database): string {
+  return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
 }
