@@ -101,7 +101,7 @@ export async function mergeSoup(
     runner.throwIfCancelled();
     const merged = await mergeWeights(method, { ...params, [search.param]: value }, sources, layout, common);
     const label = `${method.name} ${search.param} = ${value}`;
-    const { model } = models.soupModel(merged.weights, 1, label);
+    const { model } = await models.soupModelShared(merged.weights, 1, label);
     const result = await runner.evaluate(model, holdout, `${label} on ${holdout.name}`);
     const correct = result.outcome.metrics.correct;
     points.push({ value, holdout_correct: correct, holdout_top1: correct / holdout.n });
@@ -122,28 +122,5 @@ export async function mergeSoup(
       chosen: chosen.value,
       rule: 'most held-out correct; ties: the first grid point',
     },
-  };
-}
-
-/**
- * What a merged soup's recipe records beyond its ingredients, the same from `tureen cook` and from a
- * comparison: the params as run (precision and the method's, defaults filled in), the base, the method's
- * report and the search curve.
- */
-export async function mergeRecipeFields(
-  merged: MergedSoup,
-  opened: MergeFamily,
-  signal?: AbortSignal,
-): Promise<{
-  params: Record<string, unknown>;
-  base: { path: string; sha256: string } | null;
-  merge: Record<string, unknown>;
-  search?: SearchRecord;
-}> {
-  return {
-    params: { precision: 'f32', ...merged.params },
-    base: opened.base ? { path: opened.base.path, sha256: await opened.base.sha256(signal) } : null,
-    merge: merged.report.record,
-    ...(merged.search ? { search: merged.search } : {}),
   };
 }
