@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../common/canonical-json.js';
 import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
 import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
-import type { ModelIdentity } from '../inference/evaluation-store.js';
+import type { ModelIdentity } from '../store/evaluation-store.js';
 import type { EvalModel } from '../inference/evaluator.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
 

@@ -1,6 +1,6 @@
 import { TureenError } from '../../common/errors.js';
 import { loadEvalSet } from '../datasets/registry.js';
-import { listEvaluations } from '../inference/evaluation-store.js';
+import { listEvaluations } from '../store/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
 import { openFamily } from '../checkpoints/open-family.js';
@@ -8,7 +8,7 @@ import { familyPickOf } from '../../common/api/family-pick.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
-import type { Evaluation } from '../inference/evaluation-store.js';
+import type { Evaluation } from '../store/evaluation-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkCacheFolder, checkReadable } from './kitchens.js';
 

@@ -6,7 +6,7 @@ import type { ApiRequest, EventPayload, JobChannel } from '../../../src-main/com
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
 import { CmaEs } from '../../../src-main/core/recipes/cmaes.js';
-import { saveComparison } from '../../../src-main/core/recipes/compare.js';
+import { saveComparison } from '../../../src-main/core/store/comparison-store.js';
 import { accepts, greedyOrder } from '../../../src-main/core/recipes/greedy.js';
 import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
 

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
 import type { EvaluationRecord } from '../../common/api/evaluations.js';
 import type { EvalSet } from '../datasets/evalset.js';
-import type { EvalOutcome } from './evaluator.js';
+import type { EvalOutcome } from '../inference/evaluator.js';
 
 export type Evaluation = z.output<typeof EvaluationRecord>;
 
