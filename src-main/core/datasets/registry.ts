@@ -7,6 +7,7 @@ import { TureenError } from '../../common/errors.js';
 import type { EvalRole, EvalSet } from './evalset.js';
 import { discover } from '../checkpoints/discover.js';
 import { readEvalSet } from './evalset.js';
+import { appRole } from '../store/evalset-store.js';
 
 export type EvalSetInfo = z.output<typeof EvalSetSummary>;
 
@@ -37,23 +38,6 @@ export function loadEvalSet(file: string): EvalSet {
   sets.set(absolute, { stamp, set });
   if (sets.size > 16) sets.delete(sets.keys().next().value as string);
   return set;
-}
-
-export function appRole(db: Database, file: string): EvalRole | null {
-  const row = db.prepare('SELECT role FROM evalset_roles WHERE path = ?').get(path.resolve(file)) as
-    { role: EvalRole } | undefined;
-  return row?.role ?? null;
-}
-
-export function setAppRole(db: Database, file: string, role: EvalRole | null): void {
-  const absolute = path.resolve(file);
-  if (role === null) db.prepare('DELETE FROM evalset_roles WHERE path = ?').run(absolute);
-  else {
-    db.prepare(
-      `INSERT INTO evalset_roles (path, role, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at`,
-    ).run(absolute, role, new Date().toISOString());
-  }
 }
 
 export function withRole(db: Database | null, set: EvalSet): RoledEvalSet {

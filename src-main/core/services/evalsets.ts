@@ -4,7 +4,8 @@ import { importImageFolder } from '../datasets/import/import.js';
 import { findLeakage } from '../datasets/leakage.js';
 import type { RoledEvalSet } from '../datasets/registry.js';
 import { discover } from '../checkpoints/discover.js';
-import { loadEvalSet, setAppRole, summarize, withRole } from '../datasets/registry.js';
+import { loadEvalSet, summarize, withRole } from '../datasets/registry.js';
+import { setAppRole } from '../store/evalset-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable, checkWritable, listKitchens } from './kitchens.js';
 
