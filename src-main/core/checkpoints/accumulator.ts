@@ -65,7 +65,14 @@ export class WeightAccumulator {
   private readonly lanes: number;
   private streaming = false;
 
-  constructor(layout: WeightLayout, options: { precision?: Precision } = {}) {
+  constructor(
+    layout: WeightLayout,
+    options: {
+      precision?: Precision;
+      /** false: the caller overwrites the sums at once (cloneShared), so they need not be zeroed */
+      zeroed?: boolean;
+    } = {},
+  ) {
     this.layout = layout;
     this.precision = options.precision ?? 'f32';
     this.slots = new Map();
@@ -79,7 +86,7 @@ export class WeightAccumulator {
     this.lanes = laneCount();
     this.simd =
       this.precision === 'f32'
-        ? createSimdKernel(this.scratchStart + this.lanes * READ_CHUNK_BYTES, this)
+        ? createSimdKernel(this.scratchStart + this.lanes * READ_CHUNK_BYTES, this, options.zeroed ?? true)
         : null;
     if (this.simd) this.values = new Float32Array(this.simd.memory.buffer, 0, start);
     else {
@@ -412,6 +419,19 @@ export class WeightAccumulator {
   clone(): WeightAccumulator {
     const copy = new WeightAccumulator(this.layout, { precision: this.precision });
     copy.values.set(this.values);
+    return copy;
+  }
+
+  /** clone() with the copy on a worker thread (a model's worth of bytes; the caller only waits). */
+  async cloneShared(): Promise<WeightAccumulator> {
+    const copy = new WeightAccumulator(this.layout, { precision: this.precision, zeroed: false });
+    const bytes = this.values.byteLength;
+    await dispatch(() => ({
+      op: 'copy',
+      from: this.values.buffer as SharedArrayBuffer,
+      to: copy.values.buffer as SharedArrayBuffer,
+      bytes,
+    }));
     return copy;
   }
 

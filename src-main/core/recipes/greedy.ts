@@ -65,15 +65,15 @@ export async function greedySoup(
     },
   ];
   runner.greedyStep(steps[0]!);
-  let current = models.soupModel(sum, 1, `greedy soup (1)`).model;
+  let current = (await models.soupModelShared(sum, 1, `greedy soup (1)`)).model;
   let currentHoldout: EngineEvaluation | null = null;
   runner.plan(holdout.n * (order.length - 1));
   for (const [index, candidate] of order.slice(1).entries()) {
     runner.throwIfCancelled();
-    const trial = sum.clone();
+    const trial = await sum.cloneShared();
     await trial.addScaled(candidate.item, 1, runner.signal ? { signal: runner.signal } : {});
     const size = accepted.length + 1;
-    const { model } = models.soupModel(trial, 1 / size, `greedy soup step ${index + 1}`);
+    const { model } = await models.soupModelShared(trial, 1 / size, `greedy soup step ${index + 1}`);
     const result = await runner.evaluate(
       model,
       holdout,

@@ -124,7 +124,7 @@ export async function learnedSoup(
     runner.throwIfCancelled();
     const alpha = softmax(z);
     const mix = mixParts(models, parts, alpha);
-    const { model } = models.soupModel(mix, 1, `learned soup candidate ${spent + 1}`);
+    const { model } = await models.soupModelShared(mix, 1, `learned soup candidate ${spent + 1}`);
     const result = await runner.evaluate(
       model,
       holdout,

@@ -5,6 +5,7 @@ import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
 import type { ModelIdentity } from '../store/evaluation-store.js';
 import type { EvalModel } from '../inference/evaluator.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
+import { sha256Parts } from '../workers/pool.js';
 
 export type IdentifiedModel = EvalModel & { identity: ModelIdentity };
 
@@ -70,7 +71,7 @@ export class SoupModels {
       source: async () => {
         const acc = this.accumulator();
         await acc.addScaled(ingredient, 1, signal ? { signal } : {});
-        return this.bufferSource(acc.toBuffer(1));
+        return this.bufferSource(await acc.toBufferShared(1));
       },
     };
   }
@@ -93,6 +94,24 @@ export class SoupModels {
   ): { model: IdentifiedModel; weights: Buffer } {
     const weights = sum.toBuffer(scale);
     const hash = createHash('sha256').update(this.graphKey).update(weights).digest('hex');
+    const identity: ModelIdentity = { hash, label, path: null, kind: 'soup' };
+    return {
+      model: { hash, label, path: null, identity, source: () => this.bufferSource(weights) },
+      weights,
+    };
+  }
+
+  /**
+   * soupModel with the conversion and the hash on worker threads: the same bytes and hash, while the
+   * thread serving the UI only waits (a model's worth of both, per greedy step or learned candidate).
+   */
+  async soupModelShared(
+    sum: WeightAccumulator,
+    scale: number,
+    label: string,
+  ): Promise<{ model: IdentifiedModel; weights: Buffer }> {
+    const weights = await sum.toBufferShared(scale);
+    const hash = await sha256Parts([this.graphKey, weights]);
     const identity: ModelIdentity = { hash, label, path: null, kind: 'soup' };
     return {
       model: { hash, label, path: null, identity, source: () => this.bufferSource(weights) },

@@ -117,7 +117,12 @@ const finalizer = new FinalizationRegistry<WebAssembly.Memory>((memory) => {
  * A kernel over a zeroed memory of at least `bytes` bytes (recycled from a collected `owner` of the same
  * size when there is one), or null when SIMD is unavailable or it would not fit.
  */
-export function createSimdKernel(bytes: number, owner?: object): SimdKernel | null {
+export function createSimdKernel(
+  bytes: number,
+  owner?: object,
+  /** false: the caller overwrites every byte it reads (a recycled memory is not zeroed first) */
+  zeroed = true,
+): SimdKernel | null {
   const mod = compiledModule();
   if (!mod || bytes > SIMD_MAX_BYTES) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
@@ -125,7 +130,7 @@ export function createSimdKernel(bytes: number, owner?: object): SimdKernel | nu
   const reuse = recycled.findIndex((m) => m.buffer.byteLength === pages * PAGE);
   if (reuse >= 0) {
     memory = recycled.splice(reuse, 1)[0]!;
-    new Uint8Array(memory.buffer).fill(0);
+    if (zeroed) new Uint8Array(memory.buffer).fill(0);
   } else {
     try {
       memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });

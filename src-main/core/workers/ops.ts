@@ -296,6 +296,16 @@ export function writeOnnxEmbedded(
   return writeParts(null, fd, [{ kind: 'bytes', bytes: out }], 1);
 }
 
+/** to[0, bytes) = from[0, bytes): a copy of running sums (a greedy candidate starts as the soup so far). */
+export function copySums(
+  from: SharedArrayBuffer | ArrayBuffer,
+  to: SharedArrayBuffer | ArrayBuffer,
+  bytes: number,
+): null {
+  new Uint8Array(to, 0, bytes).set(new Uint8Array(from, 0, bytes));
+  return null;
+}
+
 /** Flush a file to disk (seconds for a large soup on a slow disk: not on the UI's thread). */
 export function syncFile(fd: number): null {
   fs.fsyncSync(fd);

@@ -172,6 +172,11 @@ export async function dispatch<R>(make: (lane: number) => WorkerTask | null): Pr
   return task ? (runTask(task) as R) : null;
 }
 
+/** sha256 over strings and bytes in order, on a worker (bytes over shared memory are not copied). */
+export async function sha256Parts(parts: Array<string | Uint8Array>): Promise<string> {
+  return (await dispatch<string>(() => ({ op: 'hash-parts', parts })))!;
+}
+
 /** For tests and benches: forget the pool (the next call reads TUREEN_WORKERS again). */
 export async function resetWorkerPool(): Promise<void> {
   const old = shared;

@@ -21,6 +21,7 @@ export type WorkerTask =
       scale: number;
     }
   | { op: 'fsync'; fd: number }
+  | { op: 'copy'; from: SharedArrayBuffer; to: SharedArrayBuffer; bytes: number }
   | { op: 'hash-file'; file: string }
   | { op: 'hash-parts'; parts: Array<string | Uint8Array> };
 
@@ -30,6 +31,7 @@ export interface WorkerResults {
   write: Written;
   'write-onnx': Written;
   fsync: null;
+  copy: null;
   'hash-file': string;
   'hash-parts': string;
 }

@@ -1,6 +1,7 @@
 import {
   accumulateReads,
   convertSums,
+  copySums,
   hashFile,
   hashParts,
   syncFile,
@@ -21,6 +22,8 @@ export function runTask(task: WorkerTask): WorkerResults[WorkerTask['op']] {
       return writeParts(task.sums, task.fd, task.parts, task.scale);
     case 'write-onnx':
       return writeOnnxEmbedded(task.sums, task.fd, task.graphBytes, task.tensors, task.scale);
+    case 'copy':
+      return copySums(task.from, task.to, task.bytes);
     case 'fsync':
       return syncFile(task.fd);
     case 'hash-file':

@@ -64,7 +64,12 @@ async function cookUniform(out: string) {
     recipe: {
       method: 'uniform',
       params: {},
-      ingredients: parts.map((p) => ({ path: p.ingredient.path, sha256: 'x', coefficient: p.coefficient })),
+      ingredients: parts.map((p) => ({
+        path: p.ingredient.path,
+        bytes: p.ingredient.bytes,
+        sha256: 'x',
+        coefficient: p.coefficient,
+      })),
     },
   });
   return { tensors, output: written.outputs[0]! };
