@@ -12,7 +12,6 @@ import type { Logits } from '../inference/metrics.js';
 import { averageLogits, computeMetrics, correctness, restrictToSubset } from '../inference/metrics.js';
 import { greedyOrder, greedySoup } from '../recipes/greedy.js';
 import { openFamily } from '../checkpoints/open-family.js';
-import { familyPickOf } from '../../common/api/family-pick.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { EvalSet } from '../datasets/evalset.js';
@@ -37,7 +36,7 @@ export interface AdviseInput {
   greedy?: boolean | undefined;
   /** which family when the inputs hold several; EMA weights of PyTorch checkpoints */
   family?: string | undefined;
-  ema?: boolean | undefined;
+  ema?: boolean | 'prefer' | undefined;
 }
 
 /** A runner that keeps every evaluation it ran, so the greedy soup's trial logits can be tested afterwards. */
@@ -74,7 +73,8 @@ export async function advise(db: Database, base: RecipeRunner, input: AdviseInpu
     db,
     base: input.base ?? null,
     ...(input.graph ? { graph: input.graph } : {}),
-    ...familyPickOf(input),
+    ...(input.family !== undefined ? { family: input.family } : {}),
+    ...(input.ema ? { ema: input.ema } : {}),
   });
   const members = sweep.members;
   const n = members.length;

@@ -6,7 +6,6 @@ import type { Precision } from './accumulator.js';
 import type { Ingredient } from './ingredient.js';
 import type { OpenedFamily } from './open-family.js';
 import { openFamily } from './open-family.js';
-import { familyPickOf } from '../../common/api/family-pick.js';
 import type { RecipeDocument } from './recipe.js';
 import { readRecipe } from './recipe.js';
 import type { SimilarityMatrix } from './similarity.js';
@@ -208,12 +207,13 @@ export async function replayRecipe(
 /** Similarity of the given checkpoints' task vectors against `base` (or of their weights without one). */
 export async function similarityOf(
   inputs: readonly string[],
-  options: { base?: string; graph?: string; family?: string; ema?: boolean },
+  options: { base?: string; graph?: string; family?: string; ema?: boolean | 'prefer' },
   ctx: EngineContext = {},
 ): Promise<SimilarityMatrix & { warnings: string[] }> {
   const opened = await openFamily(inputs, {
     db: ctx.db ?? null,
-    ...familyPickOf(options),
+    ...(options.family !== undefined ? { family: options.family } : {}),
+    ...(options.ema ? { ema: options.ema } : {}),
     ...(options.graph ? { graph: options.graph } : {}),
     ...(options.base ? { base: options.base } : {}),
   });

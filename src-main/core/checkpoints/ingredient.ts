@@ -99,8 +99,11 @@ export interface OpenIngredientOptions {
   stripPrefix?: string;
   /** treat as the family's base whatever its folder */
   base?: boolean;
-  /** PyTorch checkpoints: open the EMA weights (`state_dict_ema`, `model_ema`, `ema`) instead of the raw ones */
-  ema?: boolean;
+  /**
+   * PyTorch checkpoints: open the EMA weights (`state_dict_ema`, `model_ema`, `ema`) instead of the raw ones;
+   * `true` refuses a checkpoint without them, `'prefer'` (a kitchen's setting) falls back to the raw weights
+   */
+  ema?: boolean | 'prefer';
 }
 
 export const BASE_FOLDER_NAMES = ['base', 'pretrained', 'zeroshot', 'zero-shot', 'zero_shot'];
@@ -463,8 +466,9 @@ function tiedGroups(tensors: readonly TorchTensor[]): string[][] {
   return [...groups.values()].filter((g) => g.length > 1);
 }
 
-function chooseWeights(checkpoint: TorchCheckpoint, file: string, ema: boolean): TorchStateDict {
-  if (ema) {
+function chooseWeights(checkpoint: TorchCheckpoint, file: string, ema: boolean | 'prefer'): TorchStateDict {
+  if (ema === 'prefer' && checkpoint.ema) return checkpoint.ema;
+  if (ema === true) {
     if (!checkpoint.ema)
       throw new TureenError(
         'not_found',

@@ -16,8 +16,8 @@ export interface OpenFamilyOptions {
   base?: string | null;
   /** which family to open when the inputs hold several: its number in the refusal's list, or its id */
   family?: string;
-  /** PyTorch checkpoints: open the EMA weights instead of the raw ones (others are unaffected) */
-  ema?: boolean;
+  /** PyTorch checkpoints: open the EMA weights instead of the raw ones (others are unaffected); 'prefer': where they exist */
+  ema?: boolean | 'prefer';
 }
 
 /** The ingredients of a command: one family, its base, and paths relative to the folder given. */
@@ -123,7 +123,7 @@ export async function openFamily(
   const common: OpenIngredientOptions = {
     db: options.db ?? null,
     ...(options.graph ? { graph: options.graph } : {}),
-    ...(options.ema ? { ema: true } : {}),
+    ...(options.ema ? { ema: options.ema } : {}),
   };
   const unreadable: string[] = [];
   const opened: Ingredient[] = [];

@@ -2,7 +2,7 @@ import { advise } from '../advisor/advise.js';
 import { latestAdvice, saveAdvice } from '../advisor/store.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable } from './kitchens.js';
+import { checkReadable, familyPickFor } from './kitchens.js';
 
 export function advisorHandlers(ctx: ServiceContext): Handlers<'advisor:run' | 'advisor:latest'> {
   return {
@@ -22,8 +22,7 @@ export function advisorHandlers(ctx: ServiceContext): Handlers<'advisor:run' | '
           points: req.points,
           greedy: req.greedy,
           graph,
-          family: req.family,
-          ema: req.ema,
+          ...familyPickFor(ctx, req, ingredients),
         });
         saveAdvice(ctx.paths.dataDir, advice);
         return advice;

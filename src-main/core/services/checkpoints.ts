@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js';
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
-import { familyPickOf } from '../../common/api/family-pick.js';
 import { isMergeRecipe, replayMergeRecipe } from '../recipes/merge-replay.js';
 import type { JobContext } from '../jobs.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable, checkRecipeReplay, checkWritable, listKitchens } from './kitchens.js';
+import { checkReadable, checkRecipeReplay, checkWritable, familyPickFor, listKitchens } from './kitchens.js';
 
 type CheckpointChannels =
   | 'checkpoints:scan'
@@ -91,7 +90,7 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
           {
             ...(req.base ? { base: req.base } : {}),
             ...(req.graph ? { graph: req.graph } : {}),
-            ...familyPickOf(req),
+            ...familyPickFor(ctx, req, req.ingredients),
           },
           engine(ctx, job, 'parameters'),
         ),

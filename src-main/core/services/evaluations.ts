@@ -4,13 +4,12 @@ import { listEvaluations } from '../store/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
 import { openFamily } from '../checkpoints/open-family.js';
-import { familyPickOf } from '../../common/api/family-pick.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Evaluation } from '../store/evaluation-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkCacheFolder, checkReadable } from './kitchens.js';
+import { checkCacheFolder, checkReadable, familyPickFor } from './kitchens.js';
 
 export function evaluationHandlers(
   ctx: ServiceContext,
@@ -38,7 +37,7 @@ export function evaluationHandlers(
           // (structure only) before the first evaluation, so the progress bar knows the whole job up front.
           const sweeps: OpenedFamily[] = [];
           for (const input of models)
-            sweeps.push(await openFamily([input], { db: ctx.db, ...familyPickOf(req) }));
+            sweeps.push(await openFamily([input], { db: ctx.db, ...familyPickFor(ctx, req, [input]) }));
           const ingredientsOf = (sweep: OpenedFamily) => [
             ...(sweep.base ? [sweep.base] : []),
             ...sweep.members,

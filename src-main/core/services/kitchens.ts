@@ -10,12 +10,31 @@ import {
   kitchenByPath,
   listKitchens as storedKitchens,
 } from '../store/kitchen-store.js';
-import { getSetting, setSetting } from '../store/settings-store.js';
+import { deleteSetting, getSetting, setSetting } from '../store/settings-store.js';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { isReallyWithin, isWithin, realPathOf } from '../within.js';
 
 export function listKitchens(ctx: ServiceContext): Kitchen[] {
-  return storedKitchens(ctx.db);
+  return storedKitchens(ctx.db).map((k) => ({ ...k, ema: getSetting(ctx.db, emaSetting(k.id)) === 'true' }));
+}
+
+/** The settings key of a kitchen's EMA default (key/value settings: no schema change for one flag). */
+const emaSetting = (id: number) => `kitchen.${id}.ema`;
+
+/**
+ * What a request that opens checkpoints picks (FamilyPick): its own `family`/`ema`, and without `ema` the
+ * EMA default of the kitchen every input lies in ('prefer': EMA weights where a checkpoint has them).
+ */
+export function familyPickFor(
+  ctx: ServiceContext,
+  req: { family?: string | undefined; ema?: boolean | undefined },
+  inputs: readonly string[],
+): { family?: string; ema?: boolean | 'prefer' } {
+  const pick = familyPickOf(req);
+  if (req.ema !== undefined || inputs.length === 0) return pick;
+  const kitchen = listKitchens(ctx).find((k) => inputs.every((f) => isWithin(k.path, path.resolve(f))));
+  return kitchen?.ema ? { ...pick, ema: 'prefer' } : pick;
 }
 
 /** Resolve and check a folder the user wants to register; the error says what is wrong and what to do. */
@@ -229,13 +248,22 @@ export function registerDemoOnFirstStart(ctx: ServiceContext): void {
 
 export function kitchenHandlers(
   ctx: ServiceContext,
-): Handlers<'kitchens:list' | 'kitchens:register' | 'kitchens:remove'> {
+): Handlers<'kitchens:list' | 'kitchens:register' | 'kitchens:setEma' | 'kitchens:remove'> {
   return {
     'kitchens:list': () => ({ kitchens: listKitchens(ctx) }),
     'kitchens:register': (req) => registerKitchen(ctx, req.path, req.name),
+    'kitchens:setEma': (req) => {
+      const kitchen = listKitchens(ctx).find((k) => k.id === req.id);
+      if (!kitchen) throw new TureenError('not_found', `no kitchen with id ${req.id}`, { id: req.id });
+      setSetting(ctx.db, emaSetting(req.id), req.ema ? 'true' : 'false');
+      ctx.events.emit('kitchens:changed', { reason: `${kitchen.name}: ${req.ema ? 'EMA' : 'raw'} weights` });
+      return { ...kitchen, ema: req.ema };
+    },
     'kitchens:remove': (req) => {
       if (!deleteKitchen(ctx.db, req.id))
         throw new TureenError('not_found', `no kitchen with id ${req.id}`, { id: req.id });
+      // ids can be reused by the next registration: its settings must not outlive it
+      deleteSetting(ctx.db, emaSetting(req.id));
       ctx.events.emit('kitchens:changed', { reason: `removed kitchen ${req.id}` });
       return { removed: true };
     },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kitchen } from '../../../src-main/core/kitchen.js';
 import { randomMlp, writeMlp } from './build-onnx.js';
 import { runTureen } from './run-cli.js';
 import { torchExpected, torchFixtures } from './torch-fixtures.js';
@@ -180,6 +181,52 @@ describe('tureen advise --graph', () => {
       expect(Math.round(row!.holdout_top1 * expected.eval.n), name).toBe(
         expected.eval.correct[`soups/${name}`],
       );
+    }
+  }, 120_000);
+});
+
+describe("a kitchen's EMA setting (the app's per-kitchen default)", () => {
+  it('evaluates EMA weights where a checkpoint has them and raw ones elsewhere; a request can still say raw', async () => {
+    const folder = path.join(tmp, 'ema-kitchen');
+    for (const rel of ['graph.onnx', TIMM, 'soups/model_0.pt']) {
+      fs.mkdirSync(path.dirname(path.join(folder, rel)), { recursive: true });
+      fs.copyFileSync(path.join(torchFixtures, rel), path.join(folder, rel));
+    }
+    const kitchen = new Kitchen({ transport: 'cli', dataDir: path.join(tmp, 'app'), demoKitchen: null });
+    try {
+      const registered = await kitchen.call('kitchens:register', { path: folder });
+      const root = registered.path; // the real path
+      const counts = async (request: { ema?: boolean }) => {
+        const { evaluations } = await kitchen.run('evaluations:run', {
+          models: [root],
+          evalsets: [path.join(torchFixtures, expected.eval.set)],
+          ...request,
+        });
+        return Object.fromEntries(
+          evaluations.map((e) => [path.relative(root, e.model.path!), Math.round(e.top1! * e.n)]),
+        );
+      };
+      const raw = {
+        [TIMM]: expected.eval.correct[TIMM],
+        'soups/model_0.pt': expected.eval.correct['soups/model_0.pt'],
+      };
+      expect(await counts({})).toEqual(raw);
+      expect((await kitchen.call('kitchens:setEma', { id: registered.id, ema: true })).ema).toBe(true);
+      expect((await kitchen.call('kitchens:list', {})).kitchens[0]!.ema).toBe(true);
+      // the checkpoint without EMA weights stays in, with its raw weights
+      expect(await counts({})).toEqual({ ...raw, [TIMM]: expected.eval.correct[`${TIMM}#ema`] });
+      expect(await counts({ ema: false })).toEqual(raw);
+      await kitchen.call('kitchens:setEma', { id: registered.id, ema: false });
+      expect(await counts({})).toEqual(raw);
+      // a removed kitchen's setting does not pass to the next one that gets its id
+      await kitchen.call('kitchens:setEma', { id: registered.id, ema: true });
+      await kitchen.call('kitchens:remove', { id: registered.id });
+      const again = await kitchen.call('kitchens:register', { path: folder });
+      expect((await kitchen.call('kitchens:list', {})).kitchens.find((k) => k.id === again.id)!.ema).toBe(
+        false,
+      );
+    } finally {
+      kitchen.close();
     }
   }, 120_000);
 });
