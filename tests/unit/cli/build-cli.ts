@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -8,25 +7,13 @@ export const tureenBin = path.join(root, 'bin/tureen.js');
 
 /**
  * Tests that run `tureen` as a child process (to kill it, or to stop it with a signal) need the compiled
- * CLI: build it when one of `sources` (paths under src-main, without .ts) is newer than its output.
+ * CLI; vitest's globalSetup (tests/global-setup.ts) compiles src-main once per run. This checks that the
+ * modules named in `sources` (paths under src-main, without .ts) are there.
  */
 export function ensureCliBuilt(sources: readonly string[]): void {
-  const stale = sources.some((name) => {
+  for (const name of sources) {
     const built = path.join(root, 'out/node', `${name}.js`);
-    const source = path.join(root, 'src-main', `${name}.ts`);
-    return !fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(source).mtimeMs;
-  });
-  if (!stale) return;
-  try {
-    execFileSync(
-      process.execPath,
-      [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.cli.json'],
-      {
-        cwd: root,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits
+    if (!fs.existsSync(built))
+      throw new Error(`${built} missing: run the tests through vitest, whose globalSetup builds the CLI`);
   }
 }
