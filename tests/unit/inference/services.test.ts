@@ -180,19 +180,48 @@ describe('evaluations channels', () => {
     }
   });
   it('a cancelled job ends in state cancelled', async () => {
-    const { jobId } = await kitchen.call('compare:run', {
-      folders: [kitchenDir],
-      batchSize: 1,
-      learnedBudget: 0,
+    // cancel once the job has reported progress: it is then surely running, whatever the machine's speed
+    const progressed = new Set<string>();
+    let onProgress = () => {};
+    const off = kitchen.events.subscribe((name, payload) => {
+      if (name !== 'job:progress') return;
+      progressed.add((payload as { jobId: string }).jobId);
+      onProgress();
     });
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await kitchen.call('jobs:cancel', { jobId })).cancelled).toBe(true);
-    const job = await kitchen.jobs.wait(jobId);
-    expect(job.state).toBe('cancelled');
+    try {
+      const { jobId } = await kitchen.call('compare:run', {
+        folders: [kitchenDir],
+        batchSize: 1,
+        learnedBudget: 0,
+      });
+      await new Promise<void>((resolve) => {
+        onProgress = () => progressed.has(jobId) && resolve();
+        onProgress();
+      });
+      expect((await kitchen.call('jobs:cancel', { jobId })).cancelled).toBe(true);
+      const job = await kitchen.jobs.wait(jobId);
+      expect(job.state).toBe('cancelled');
+      expect(job.error?.code).toBe('cancelled');
+    } finally {
+      off();
+    }
   });
-  it('an unavailable provider is refused with the reason', async () => {
-    const missing = detectProviders().find((p) => !p.available);
-    if (!missing) return; // every provider of this platform is installed here
+  it('an unknown provider is refused with the known ones, an unavailable one with the reason', async () => {
+    const providers = detectProviders();
+    expect(providers.find((p) => p.name === 'cpu')?.available).toBe(true);
+    await expect(
+      kitchen.invoke('evaluations:run', {
+        models: [model('run-01')],
+        evalsets: [data('test')],
+        provider: 'no-such-provider',
+      }),
+    ).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining(providers.map((p) => p.name).join(', ')),
+    });
+    // a provider this platform knows but that is not installed here (none on a machine that has them all)
+    const missing = providers.find((p) => !p.available);
+    if (!missing) return;
     await expect(
       kitchen.invoke('evaluations:run', {
         models: [model('run-01')],
