@@ -112,11 +112,15 @@ function precomputeCoefficients(inSize: number, outSize: number, filter: FilterS
   return { ksize, bounds, weights };
 }
 
-/** Resample.c clip8: the accumulator's top bits (arithmetic shift), clamped to a byte. */
-function clip8(accumulator: number): number {
-  const v = Math.floor(accumulator / ONE);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}
+/*
+ * The two passes compute exactly Resample.c's sums, in its own 32-bit integer arithmetic: pixels (0..255)
+ * times 22-bit fixed-point weights, started at HALF, in `int`; `| 0` keeps V8 on int32 and never changes a
+ * value, since Resample.c's sums fit an int (that is what its 2 bits of headroom are for). clip8 is the
+ * arithmetic shift then the clamp to 0..255, which a Uint8ClampedArray store does for an integer. Integer
+ * sums do not depend on the order of the additions, so the loops run in memory order: the horizontal pass
+ * keeps one sum per channel while it walks a pixel's taps, the vertical pass adds whole source rows into a
+ * row of sums.
+ */
 
 /** Horizontal pass over source rows [rowOffset, rowOffset + rows). */
 function resampleHorizontal(
@@ -127,24 +131,42 @@ function resampleHorizontal(
   c: Coefficients,
 ): PixelImage {
   const { channels } = source;
-  const out = new Uint8Array(outWidth * rows * channels);
+  const src = source.data;
+  const data = new Uint8Array(outWidth * rows * channels);
+  const out = new Uint8ClampedArray(data.buffer);
   const inStride = source.width * channels;
+  const { bounds, weights, ksize } = c;
   for (let yy = 0; yy < rows; yy++) {
     const inRow = (yy + rowOffset) * inStride;
-    const outRow = yy * outWidth * channels;
+    let o = yy * outWidth * channels;
     for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = c.bounds[xx * 2]!;
-      const xmax = c.bounds[xx * 2 + 1]!;
-      const kBase = xx * c.ksize;
-      for (let ch = 0; ch < channels; ch++) {
-        let ss = HALF;
-        for (let x = 0; x < xmax; x++)
-          ss += source.data[inRow + (x + xmin) * channels + ch]! * c.weights[kBase + x]!;
-        out[outRow + xx * channels + ch] = clip8(ss);
+      const xmin = bounds[xx * 2]!;
+      const xmax = bounds[xx * 2 + 1]!;
+      const kBase = xx * ksize;
+      let p = inRow + xmin * channels;
+      if (channels === 3) {
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        for (let x = 0; x < xmax; x++, p += 3) {
+          const w = weights[kBase + x]!;
+          s0 = (s0 + src[p]! * w) | 0;
+          s1 = (s1 + src[p + 1]! * w) | 0;
+          s2 = (s2 + src[p + 2]! * w) | 0;
+        }
+        out[o++] = s0 >> PRECISION_BITS;
+        out[o++] = s1 >> PRECISION_BITS;
+        out[o++] = s2 >> PRECISION_BITS;
+      } else {
+        for (let ch = 0; ch < channels; ch++) {
+          let ss = HALF;
+          for (let x = 0; x < xmax; x++) ss = (ss + src[p + x * channels + ch]! * weights[kBase + x]!) | 0;
+          out[o++] = ss >> PRECISION_BITS;
+        }
       }
     }
   }
-  return { width: outWidth, height: rows, channels, data: out };
+  return { width: outWidth, height: rows, channels, data };
 }
 
 /** Vertical pass; bounds are relative to the first row of `source`. */
@@ -155,19 +177,26 @@ function resampleVertical(
   rowShift: number,
 ): PixelImage {
   const { channels, width } = source;
+  const src = source.data;
   const stride = width * channels;
-  const out = new Uint8Array(stride * outHeight);
+  const data = new Uint8Array(stride * outHeight);
+  const out = new Uint8ClampedArray(data.buffer);
+  const sums = new Int32Array(stride);
+  const { bounds, weights, ksize } = c;
   for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = c.bounds[yy * 2]! - rowShift;
-    const ymax = c.bounds[yy * 2 + 1]!;
-    const kBase = yy * c.ksize;
-    for (let i = 0; i < stride; i++) {
-      let ss = HALF;
-      for (let y = 0; y < ymax; y++) ss += source.data[(y + ymin) * stride + i]! * c.weights[kBase + y]!;
-      out[yy * stride + i] = clip8(ss);
+    const ymin = bounds[yy * 2]! - rowShift;
+    const ymax = bounds[yy * 2 + 1]!;
+    const kBase = yy * ksize;
+    sums.fill(HALF);
+    for (let y = 0; y < ymax; y++) {
+      const w = weights[kBase + y]!;
+      const row = (y + ymin) * stride;
+      for (let i = 0; i < stride; i++) sums[i] = (sums[i]! + src[row + i]! * w) | 0;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = sums[i]! >> PRECISION_BITS;
   }
-  return { width, height: outHeight, channels, data: out };
+  return { width, height: outHeight, channels, data };
 }
 
 /** `Image.resize((width, height), filter)` for 8-bit images (ImagingResampleInner). */
