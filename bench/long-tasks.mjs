@@ -7,8 +7,6 @@ const top = Number(process.argv[3] ?? 12);
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const idle = (id) =>
-  ['(idle)', '(program)', '(garbage collector)'].includes(nodes.get(id).callFrame.functionName) && false;
 const isIdle = (id) => nodes.get(id).callFrame.functionName === '(idle)';
 const label = (id) => {
   const f = nodes.get(id).callFrame;

@@ -169,7 +169,7 @@ export async function dispatch<R>(make: (lane: number) => WorkerTask | null): Pr
   if (pool) return pool.run<R>(make);
   await new Promise((resolve) => setImmediate(resolve));
   const task = make(0);
-  return task ? (runTask(task) as R) : null;
+  return task ? ((await runTask(task)) as R) : null;
 }
 
 /** sha256 over strings and bytes in order, on a worker (bytes over shared memory are not copied). */

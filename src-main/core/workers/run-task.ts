@@ -11,7 +11,9 @@ import {
 import type { WorkerResults, WorkerTask } from './protocol.js';
 
 /** Run one task in the calling thread: the worker's body, and the path taken when workers are off. */
-export function runTask(task: WorkerTask): WorkerResults[WorkerTask['op']] {
+export function runTask(
+  task: WorkerTask,
+): WorkerResults[WorkerTask['op']] | Promise<WorkerResults[WorkerTask['op']]> {
   switch (task.op) {
     case 'accumulate':
       return accumulateReads(task.sums, task.reads, task.scratch);
