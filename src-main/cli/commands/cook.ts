@@ -1,20 +1,16 @@
 import { TureenError } from '../../common/errors.js';
 import type { Command, OptionSpec } from '../command.js';
 import { stringOption } from '../command.js';
-import { greedyVerb } from './cook/greedy.js';
-import { interpolateVerb } from './cook/interpolate.js';
-import { learnedVerb } from './cook/learned.js';
-import { mergeVerbs } from './cook/merge.js';
 import { replayVerb } from './cook/replay.js';
-import { uniformVerb } from './cook/uniform.js';
+import { methodVerbs } from './cook/verbs.js';
 import type { CookVerb } from './cook/verb.js';
 
 // Sub-verb modules should import these from ./cook/verb.js (no import cycle through this file).
 export type { CookVerb } from './cook/verb.js';
 export { runJob } from './cook/verb.js';
 
-/** The sub-verbs, in help order; one per merge method of the registry (core/recipes/methods/) after the soups. */
-export const cookVerbs: CookVerb[] = [uniformVerb, greedyVerb, learnedVerb, interpolateVerb, ...mergeVerbs];
+/** The sub-verbs, in help order: one per method of the registry (core/recipes/methods/), soups first. */
+export const cookVerbs: CookVerb[] = methodVerbs;
 
 function mergedOptions(): OptionSpec {
   const merged: OptionSpec = { ...replayVerb.options };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FamilyPick } from './family-pick.js';
 import { channel, event, jobChannel } from '../contract.js';
+import { CookOutputFile, Recipe } from './recipes.js';
 
 const ErrorInfo = z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() });
 const HyperparameterValue = z.union([z.number(), z.string(), z.boolean()]);
@@ -104,28 +105,12 @@ export const SimilarityResult = z.object({
   l2: z.array(z.array(z.number())),
 });
 
-export const WeightCookResult = z.object({
-  recipe: z.object({
-    method: z.string(),
-    params: z.record(z.string(), z.unknown()),
-    ingredients: z.array(
-      z.object({ path: z.string(), bytes: z.number(), sha256: z.string(), coefficient: z.number() }),
-    ),
-  }),
-  outputs: z.array(
-    z.object({
-      path: z.string(),
-      format: z.string(),
-      sha256: z.string(),
-      bytes: z.number(),
-      files: z.array(z.string()),
-    }),
-  ),
+/** What a replayed recipe file answers: the recipe as recorded, the soups written and whether they match. */
+export const ReplayResult = z.object({
+  recipe: Recipe,
+  outputs: z.array(CookOutputFile),
   recipeFiles: z.array(z.string()),
   warnings: z.array(z.string()),
-});
-
-export const ReplayResult = WeightCookResult.extend({
   /** per output: whether its sha256 equals the one the recipe recorded (null when it recorded none) */
   reproduced: z.array(
     z.object({
@@ -144,19 +129,6 @@ const Scope = z.object({
   paths: z.array(z.string().min(1)).optional(),
 });
 
-const WeightOptions = z.object({
-  /** ONNX graph for safetensors state dicts (else graph.onnx beside them or in a parent folder) */
-  graph: z.string().min(1).optional(),
-  /** .onnx and/or .safetensors outputs; <out>.recipe.json is written beside each */
-  outputs: z.array(z.string().min(1)).min(1, 'give at least one output (--out)'),
-  /** float dtype of .safetensors outputs (default: the ingredients') */
-  dtype: z.enum(['f32', 'f16', 'bf16', 'f64']).optional(),
-  /** accumulate in float64 instead of float32 */
-  precision: z.enum(['f32', 'f64']).optional(),
-  /** .onnx outputs: weights in <out>.data even when they would fit */
-  externalData: z.boolean().optional(),
-});
-
 export const checkpointsApi = {
   'checkpoints:scan': jobChannel(
     'Scan folders (or kitchens) for checkpoints, hyperparameters and families; a rescan reads only changed files (job; result ScanResult per root: {scans: ScanResult[]})',
@@ -172,17 +144,6 @@ export const checkpointsApi = {
     'Families (what can be averaged together), duplicates, warnings and mismatch reports of the last scan',
     Scope,
     z.object({ families: z.array(FamilySummary), mismatches: z.array(MismatchSchema) }),
-  ),
-  'checkpoints:cook': jobChannel(
-    'Average weights without evaluation: uniform over the ingredients, interpolate (1 − α)·A + α·B, or explicit coefficients (job; result WeightCookResult)',
-    WeightOptions.extend({
-      method: z.enum(['uniform', 'interpolate', 'weighted']),
-      /** checkpoint files or folders (a base found by folder name is left out) */
-      ingredients: z.array(z.string().min(1)).min(1, 'give at least one checkpoint or folder'),
-      alpha: z.number().optional(),
-      coefficients: z.array(z.number()).optional(),
-    }),
-    WeightCookResult,
   ),
   'checkpoints:replay': jobChannel(
     'Cook a recipe file again; refuses ingredients whose sha256 changed (job; result WeightCookResult plus reproduced)',

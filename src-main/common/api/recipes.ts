@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { channel, event, jobChannel } from '../contract.js';
 import { EvaluationRecord, InferenceOptions, MetricValues } from './evaluations.js';
+import { FamilyPick } from './family-pick.js';
 
 /** The merge methods of the registry (core/recipes/methods/); a test keeps this list equal to it. */
 export const MergeMethodName = z.enum(['task-arithmetic', 'ties', 'dare', 'slerp', 'model-stock']);
@@ -48,39 +49,180 @@ export const SearchCurve = z.object({
   rule: z.string(),
 });
 
-/** A recipe as stored and as written next to a soup (`<out>.recipe.json`, schema tureen/recipe@1). */
-export const Recipe = z.object({
-  method: RecipeMethod,
-  params: z.record(z.string(), z.unknown()),
-  ingredients: z.array(z.object({ path: z.string(), sha256: z.string(), coefficient: z.number() })),
-  holdout: z.object({ name: z.string(), sha256: z.string() }).nullable(),
-  /** greedy: every step including step 0 */
-  steps: z.array(GreedyStep).optional(),
-  /** learned: softmax-normalised mixing coefficients (same order as ingredients) and the logit scale */
-  coefficients: z.array(z.number()).optional(),
-  logit_scale: z.number().optional(),
-  loss_curve: z.array(LossPoint).optional(),
+/** An ingredient of a recipe: its content hash and its coefficient (merge methods: its weight wᵢ). */
+export const RecipeIngredient = z.object({
+  path: z.string(),
+  sha256: z.string(),
+  coefficient: z.number(),
+  /** file size (recipe files; recipes stored before the cook paths were merged lack it) */
+  bytes: z.number().optional(),
+});
+
+const HoldoutRef = z.object({ name: z.string(), sha256: z.string() });
+
+/** How the weights were accumulated and written; every method records these. */
+const WriteParams = {
+  precision: z.enum(['f32', 'f64']).optional(),
+  /** float dtype of .safetensors outputs, when one was asked for */
+  dtype: z.enum(['f32', 'f16', 'bf16', 'f64']).optional(),
+};
+
+/** A field another method records: absent here (so `recipe.steps ?? []` reads on any recipe). */
+const absent = z.undefined().optional();
+
+const Common = {
+  ingredients: z.array(RecipeIngredient).min(1),
+  /** the held-out set that selected or searched (null when none took part) */
+  holdout: HoldoutRef.nullable().default(null),
+  /** sha256 of the family graph and the soup's float32 weights as evaluated (null: not evaluated) */
+  weights_sha256: z.string().nullable().default(null),
+};
+
+const NoGreedy = { steps: absent };
+const NoLearned = {
+  coefficients: absent,
+  logit_scale: absent,
+  loss_curve: absent,
+  optimiser: absent,
+  budget: absent,
+};
+const NoInterpolation = { points: absent };
+const NoMerge = { base: absent, merge: absent, search: absent };
+
+export const UniformRecipe = z.object({
+  method: z.literal('uniform'),
+  params: z.looseObject({ ...WriteParams }),
+  ...Common,
+  ...NoGreedy,
+  ...NoLearned,
+  ...NoInterpolation,
+  ...NoMerge,
+});
+
+export const GreedyRecipe = z.object({
+  method: z.literal('greedy'),
+  params: z.looseObject({
+    ...WriteParams,
+    /** `>=` the paper's rule, `>` the authors' code */
+    rule: z.enum(['>=', '>']).optional(),
+    order: z.string().optional(),
+  }),
+  ...Common,
+  /** every step including step 0 */
+  steps: z.array(GreedyStep),
+  ...NoLearned,
+  ...NoInterpolation,
+  ...NoMerge,
+});
+
+export const LearnedRecipe = z.object({
+  method: z.literal('learned'),
+  params: z.looseObject({
+    ...WriteParams,
+    optimiser: z.string().optional(),
+    objective: z.string().optional(),
+    budget: z.number().int().optional(),
+    seed: z.number().int().optional(),
+  }),
+  ...Common,
+  ...NoGreedy,
+  /** softmax-normalised mixing coefficients (same order as ingredients) and the logit scale */
+  coefficients: z.array(z.number()),
+  logit_scale: z.number(),
+  loss_curve: z.array(LossPoint),
   optimiser: z.string().optional(),
   budget: z.number().int().optional(),
-  /** interpolate: one point per α */
+  ...NoInterpolation,
+  ...NoMerge,
+});
+
+export const InterpolationRecipe = z.object({
+  method: z.literal('interpolate'),
+  params: z.looseObject({
+    ...WriteParams,
+    /** the α of the soup: θ = (1 − α)·A + α·B */
+    alpha: z.number().optional(),
+    /** the grid evaluated, and how α was chosen from it */
+    alphas: z.array(z.number()).optional(),
+    chosen_by: z.string().optional(),
+    /** the ends A and B */
+    a: z.string().optional(),
+    b: z.string().optional(),
+  }),
+  ...Common,
+  ...NoGreedy,
+  ...NoLearned,
+  /** one point per α of the grid (absent when nothing was evaluated) */
   points: z.array(InterpolationPoint).optional(),
-  /** merge methods: the base the task vectors are taken against */
-  base: z.object({ path: z.string(), sha256: z.string() }).nullable().optional(),
-  /** merge methods: what the method reports (per-tensor ratios, kept fractions, linear equivalents, ...) */
-  merge: z.record(z.string(), z.unknown()).optional(),
-  /** a parameter searched on the held-out set: every grid point and the one kept */
-  search: SearchCurve.optional(),
-  /** sha256 of the soup's float32 weights (as evaluated) */
-  weights_sha256: z.string().nullable(),
+  ...NoMerge,
+});
+
+function mergeRecipe<M extends z.output<typeof MergeMethodName>>(name: M) {
+  return z.object({
+    method: z.literal(name),
+    /** precision and the method's params as run (defaults filled in) */
+    params: z.looseObject({ ...WriteParams }),
+    ...Common,
+    ...NoGreedy,
+    ...NoLearned,
+    ...NoInterpolation,
+    /** the base the task vectors are taken against (bytes: in recipe files) */
+    base: z.object({ path: z.string(), sha256: z.string(), bytes: z.number().optional() }).nullable(),
+    /** what the method reports (per-tensor ratios, kept fractions, linear equivalents, ...) */
+    merge: z.record(z.string(), z.unknown()),
+    /** a parameter searched on the held-out set: every grid point and the one kept */
+    search: SearchCurve.optional(),
+  });
+}
+
+/**
+ * A recipe: one variant per method, keyed by `method`. It is what the store keeps, what `recipes:cook`
+ * answers, and (with RecipeFileHeader) the schema of `<out>.recipe.json`.
+ */
+export const Recipe = z.discriminatedUnion('method', [
+  UniformRecipe,
+  GreedyRecipe,
+  LearnedRecipe,
+  InterpolationRecipe,
+  mergeRecipe('task-arithmetic'),
+  mergeRecipe('ties'),
+  mergeRecipe('dare'),
+  mergeRecipe('slerp'),
+  mergeRecipe('model-stock'),
+]);
+
+export const RECIPE_FILE_SCHEMA = 'tureen/recipe@1';
+
+/** What a recipe file adds to its recipe: the schema, the tool that wrote it, when, and the soups' hashes. */
+export const RecipeFileHeader = z.object({
+  schema: z.literal(RECIPE_FILE_SCHEMA),
+  tool: z.object({ name: z.literal('tureen'), version: z.string() }),
+  created: z.string(),
+  outputs: z.array(z.object({ path: z.string(), sha256: z.string() })),
+});
+
+/** `<out>.recipe.json`: the recipe with its header. */
+export const RecipeFile = z.intersection(RecipeFileHeader, Recipe);
+
+/** A soup a cook wrote: the file and its sha256 (a manifest hash with external data), size and files. */
+export const CookOutputFile = z.object({
+  path: z.string(),
+  sha256: z.string(),
+  format: z.enum(['onnx', 'safetensors']).optional(),
+  bytes: z.number().optional(),
+  /** the output file plus its external data file, if any */
+  files: z.array(z.string()).optional(),
 });
 
 export const CookResult = z.object({
   recipeId: z.number().int(),
   recipe: Recipe,
-  /** the soup on every eval set given (holdout first) */
+  /** the soup on every eval set given (holdout first); empty when it was not evaluated */
   evaluations: z.array(EvaluationRecord),
-  outputs: z.array(z.object({ path: z.string(), sha256: z.string() })),
-  /** what the user should know about the soup (e.g. DARE on large task vectors) */
+  outputs: z.array(CookOutputFile),
+  /** the `<out>.recipe.json` written beside each output */
+  recipeFiles: z.array(z.string()).optional(),
+  /** what the user should know about the soup (family warnings, DARE on large task vectors, ...) */
   warnings: z.array(z.string()).optional(),
 });
 
@@ -142,6 +284,7 @@ export const CompareTable = z.object({
 });
 
 const CookRequest = InferenceOptions.extend({
+  ...FamilyPick,
   method: RecipeMethod,
   /** checkpoint files or folders (folders are scanned; a base found by folder name is left out unless `base` names it) */
   ingredients: z.array(z.string().min(1)).min(1, 'give at least one checkpoint or folder'),
@@ -156,11 +299,27 @@ const CookRequest = InferenceOptions.extend({
   seed: z.number().int().optional(),
   /** interpolate: α grid; with two ingredients A, B the point is (1 − α)·A + α·B */
   alphas: z.array(z.number().min(-1).max(2)).optional(),
-  /** write the soup here (.onnx and/or .safetensors by extension) with <out>.recipe.json */
+  /** interpolate: one α (any finite value; outside [0, 1] extrapolates) instead of a grid */
+  alpha: z.number().optional(),
+  /** write the soup here (.onnx or .safetensors by extension) with <out>.recipe.json */
   out: z.string().min(1).optional(),
+  /** several outputs (with `out`, all of them are written) */
+  outputs: z.array(z.string().min(1)).optional(),
+  /** evaluate the soup on the eval sets given or found (default true; greedy, learned and searches need
+   *  their held-out set whatever this says). false: only average and write, no inference at all */
+  evaluate: z.boolean().optional(),
+  /** ONNX graph for state dicts (else graph.onnx beside them or in a parent folder) */
+  graph: z.string().min(1).optional(),
+  /** float dtype of .safetensors outputs (default: the ingredients') */
+  dtype: z.enum(['f32', 'f16', 'bf16', 'f64']).optional(),
+  /** accumulate in float64 instead of float32 */
+  precision: z.enum(['f32', 'f64']).optional(),
+  /** .onnx outputs: weights in <out>.data even when they would fit */
+  externalData: z.boolean().optional(),
   /** merge methods: the base checkpoint (else one found in a base/pretrained/zeroshot folder) */
   base: z.string().min(1).optional(),
-  /** merge methods: the method's params (checked against its schema; defaults filled in) */
+  /** the method's params (checked against its schema in the registry; defaults filled in). The fields
+   *  strict, budget, seed, alpha and alphas above are the same params under their older names */
   params: z.record(z.string(), z.unknown()).optional(),
   /** merge methods: search one param on the held-out set, `name=from:to:step` */
   search: z.string().min(1).optional(),
@@ -178,9 +337,12 @@ const ParamDescription = z.object({
   searchable: z.boolean(),
 });
 
-/** A merge method of the registry as data: what the Cook view's forms and the docs are built from. */
+/** A method of the registry as data: what the CLI verbs, the Cook view's forms and the docs are built from. */
 export const MethodDescription = z.object({
-  name: MergeMethodName,
+  name: RecipeMethod,
+  /** soup: a combination chosen from the ingredients (uniform, greedy, learned, interpolation);
+   *  merge: per-tensor arithmetic on task vectors (task arithmetic, TIES, ...) */
+  kind: z.enum(['soup', 'merge']),
   title: z.string(),
   summary: z.string(),
   reference: z.string(),
@@ -202,12 +364,12 @@ export const SavedSoup = z.object({
 
 export const recipesApi = {
   'recipes:cook': jobChannel(
-    'Cook a soup: uniform, greedy (paper Recipe 1), learned (CMA-ES on held-out cross-entropy), an interpolation sweep, or a merge method of the registry (task-arithmetic, ties, dare, slerp, model-stock; params, base, optional held-out search); evaluated on the eval sets found or given (job; result CookResult)',
+    'Cook with a method of the registry: uniform, greedy (paper Recipe 1), learned (CMA-ES on held-out cross-entropy), interpolate (one α or a sweep), or a merge (task-arithmetic, ties, dare, slerp, model-stock; params, base, optional held-out search); evaluated on the eval sets found or given unless evaluate is false; written to out/outputs with <out>.recipe.json (job; result CookResult)',
     CookRequest,
     CookResult,
   ),
   'recipes:methods': channel(
-    'The merge methods of the registry: params with defaults and ranges, and what each needs',
+    'The methods of the registry (soups and merges, in help order): params with defaults and ranges, and what each needs',
     z.object({}),
     z.object({ methods: z.array(MethodDescription) }),
   ),
@@ -229,6 +391,7 @@ export const recipesApi = {
   'compare:run': jobChannel(
     'The comparison table of a sweep: every ingredient, best single, oracle, uniform/greedy/learned soups, merge methods (model stock, task arithmetic with a λ search, ... by `methods`), ensemble, greedy ensemble (job; result CompareTable)',
     InferenceOptions.extend({
+      ...FamilyPick,
       folders: z.array(z.string().min(1)).min(1),
       holdout: z.string().min(1).optional(),
       evals: z.array(z.string().min(1)).optional(),

@@ -3,15 +3,14 @@ import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
 import type { FloatDType } from '../tensors/dtypes.js';
 import type { Precision } from './accumulator.js';
-import type { Ingredient } from './ingredient.js';
 import type { OpenedFamily } from './open-family.js';
 import { openFamily } from './open-family.js';
-import type { RecipeDocument } from './recipe.js';
+import type { RecipeBody } from './recipe.js';
 import { readRecipe } from './recipe.js';
 import type { SimilarityMatrix } from './similarity.js';
 import { similarityMatrix } from './similarity.js';
 import type { SoupPart, WrittenOutput } from './soup.js';
-import { averageIngredients, recipeIngredients, writeSoup } from './soup.js';
+import { averageIngredients, writeSoup } from './soup.js';
 
 export interface EngineContext {
   db?: Database | null;
@@ -19,99 +18,19 @@ export interface EngineContext {
   progress?: (done: number, total: number, message: string) => void;
 }
 
-export interface CookRequest {
-  method: 'uniform' | 'interpolate' | 'weighted';
-  ingredients: readonly string[];
-  outputs: readonly string[];
-  alpha?: number;
-  coefficients?: readonly number[];
-  graph?: string;
-  dtype?: FloatDType;
-  precision?: Precision;
-  externalData?: boolean;
-}
-
+/** The outputs a replay wrote, with the recipe it replayed. */
 export interface CookOutcome {
-  recipe: { method: string; params: Record<string, unknown>; ingredients: RecipeDocument['ingredients'] };
+  recipe: RecipeBody;
   outputs: WrittenOutput[];
   recipeFiles: string[];
   warnings: string[];
 }
 
-function coefficientsFor(
-  request: CookRequest,
-  members: readonly Ingredient[],
-): { parts: SoupPart[]; params: Record<string, unknown> } {
-  if (request.method === 'uniform') {
-    return {
-      parts: members.map((ingredient) => ({ ingredient, coefficient: 1 / members.length })),
-      params: {},
-    };
-  }
-  if (request.method === 'interpolate') {
-    if (members.length !== 2) {
-      throw new TureenError(
-        'bad_request',
-        `interpolate needs exactly two checkpoints A and B, got ${members.length}`,
-      );
-    }
-    const alpha = request.alpha;
-    if (alpha === undefined || !Number.isFinite(alpha))
-      throw new TureenError('bad_request', 'interpolate needs --alpha (θ = (1 − α)·A + α·B)');
-    return {
-      parts: [
-        { ingredient: members[0]!, coefficient: 1 - alpha },
-        { ingredient: members[1]!, coefficient: alpha },
-      ],
-      params: { alpha, a: members[0]!.path, b: members[1]!.path },
-    };
-  }
-  const coefficients = request.coefficients ?? [];
-  if (coefficients.length !== members.length) {
-    throw new TureenError(
-      'bad_request',
-      `${coefficients.length} coefficients for ${members.length} checkpoints`,
-    );
-  }
-  return {
-    parts: members.map((ingredient, i) => ({ ingredient, coefficient: coefficients[i]! })),
-    params: {},
-  };
-}
-
-/** Average checkpoints with the request's coefficients and write the soup with its recipe. */
-export async function cookWeights(request: CookRequest, ctx: EngineContext = {}): Promise<CookOutcome> {
-  const opened = await openFamily(request.ingredients, {
-    db: ctx.db ?? null,
-    ...(request.graph ? { graph: request.graph } : {}),
-  });
-  const explicit = request.method === 'interpolate' ? request.ingredients.map((f) => path.resolve(f)) : null;
-  const members = explicit
-    ? explicit.map((f) => {
-        const found = opened.members.find((m) => m.path === f);
-        if (!found)
-          throw new TureenError(
-            'bad_request',
-            `interpolate: ${f} is the same checkpoint (same weights) as the other one`,
-            { file: f },
-          );
-        return found;
-      })
-    : opened.members;
-  const { parts, params } = coefficientsFor(request, members);
-  return cookParts(request.method, parts, { ...params, ...paramsOf(request) }, opened, request, ctx);
-}
-
-function paramsOf(request: Pick<CookRequest, 'dtype' | 'precision'>): Record<string, unknown> {
-  return { precision: request.precision ?? 'f32', ...(request.dtype ? { dtype: request.dtype } : {}) };
-}
-
 async function cookParts(
-  method: string,
+  recipe: RecipeBody,
   parts: SoupPart[],
-  params: Record<string, unknown>,
   opened: OpenedFamily,
-  request: Pick<CookRequest, 'outputs' | 'dtype' | 'precision' | 'externalData'>,
+  request: { outputs: readonly string[]; dtype?: FloatDType; precision?: Precision },
   ctx: EngineContext,
 ): Promise<CookOutcome> {
   const total = parts.length + 1;
@@ -120,8 +39,6 @@ async function cookParts(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onProgress: (done) => ctx.progress?.(Math.floor(done), total, `averaging ${parts.length} checkpoints`),
   });
-  ctx.progress?.(parts.length, total, 'hashing ingredients');
-  const ingredients = await recipeIngredients(parts, ctx.signal);
   ctx.progress?.(parts.length, total, 'writing');
   const written = await writeSoup({
     family: opened.family,
@@ -129,12 +46,11 @@ async function cookParts(
     scale,
     outputs: request.outputs,
     ...(request.dtype ? { dtype: request.dtype } : {}),
-    ...(request.externalData ? { externalData: true } : {}),
-    recipe: { method, params, ingredients },
+    recipe,
   });
   ctx.progress?.(total, total, 'done');
   return {
-    recipe: { method, params, ingredients },
+    recipe,
     outputs: written.outputs,
     recipeFiles: written.recipeFiles,
     warnings: opened.warnings,
@@ -184,10 +100,10 @@ export async function replayRecipe(
     throw new TureenError('bad_request', `${recipeFile} records no outputs; give --out`);
   const dtype = typeof recipe.params.dtype === 'string' ? (recipe.params.dtype as FloatDType) : undefined;
   const precision = recipe.params.precision === 'f64' ? 'f64' : undefined;
+  const { schema: _schema, tool: _tool, created: _created, outputs: _outputs, ...body } = recipe;
   const outcome = await cookParts(
-    recipe.method,
+    body as RecipeBody,
     parts,
-    recipe.params,
     opened,
     { outputs, ...(dtype ? { dtype } : {}), ...(precision ? { precision } : {}) },
     ctx,

@@ -1,60 +1,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
+import type { Recipe, RecipeIngredient as RecipeIngredientSchema } from '../../common/api/recipes.js';
+import { RECIPE_FILE_SCHEMA, RecipeFile } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { packageVersion } from '../paths.js';
 import type { StagedFiles } from './atomic.js';
 import { stageFiles, writeAll } from './atomic.js';
 
-export const RECIPE_SCHEMA = 'tureen/recipe@1';
+export const RECIPE_SCHEMA = RECIPE_FILE_SCHEMA;
 
-export interface RecipeIngredient {
-  path: string;
-  bytes: number;
-  sha256: string;
-  coefficient: number;
-}
-
-/** `<out>.recipe.json` (DESIGN.md, Formats): enough to replay the soup and to check its ingredients. */
-export interface RecipeDocument {
-  schema: typeof RECIPE_SCHEMA;
-  tool: { name: 'tureen'; version: string };
-  created: string;
-  method: string;
-  /** method-specific parameters (alpha, dtype, precision, greedy rule, optimiser settings, ...) */
-  params: Record<string, unknown>;
-  ingredients: RecipeIngredient[];
-  /** merge methods (task arithmetic, TIES, ...): the base the task vectors are taken against; replay
-   *  refuses it changed like any ingredient. For these methods an ingredient's coefficient is its weight wᵢ
-   *  in the method, not a coefficient of a linear combination. */
-  base?: { path: string; bytes: number; sha256: string };
-  /** greedy/learned soups: the held-out set and the steps or loss curve that chose the coefficients */
-  selection?: Record<string, unknown>;
-  outputs: Array<{ path: string; sha256: string }>;
-}
+export type RecipeIngredient = z.output<typeof RecipeIngredientSchema>;
+/** A recipe to write (one variant per method; common/api/recipes.ts; holdout and weights_sha256 may be left out). */
+export type RecipeBody = z.input<typeof Recipe>;
+/** `<out>.recipe.json` (DESIGN.md, Formats) as written: the recipe with schema, tool, time and the outputs' hashes. */
+export type RecipeDocument = z.input<typeof RecipeFile>;
+/** A recipe file as read: checked, defaults filled in, paths absolute. */
+export type RecipeFileRead = z.output<typeof RecipeFile>;
 
 export function recipePathFor(output: string): string {
   return `${output}.recipe.json`;
 }
 
-export function makeRecipe(
-  fields: Pick<RecipeDocument, 'method' | 'params' | 'ingredients'> & {
-    base?: RecipeDocument['base'] | undefined;
-    selection?: Record<string, unknown> | undefined;
-  },
-  outputs: RecipeDocument['outputs'],
-): RecipeDocument {
-  const doc: RecipeDocument = {
+export function makeRecipe(body: RecipeBody, outputs: RecipeDocument['outputs']): RecipeDocument {
+  return {
     schema: RECIPE_SCHEMA,
     tool: { name: 'tureen', version: packageVersion() },
     created: new Date().toISOString(),
-    method: fields.method,
-    params: fields.params,
-    ingredients: fields.ingredients,
-    ...(fields.base ? { base: fields.base } : {}),
+    ...body,
     outputs,
   };
-  if (fields.selection !== undefined) doc.selection = fields.selection;
-  return doc;
 }
 
 /** The recipe beside every output, written under temporary names; commit() puts them in place. */
@@ -72,8 +47,40 @@ export function writeRecipes(doc: RecipeDocument): string[] {
   return staged.files.map((f) => f.target);
 }
 
+type Loose = Record<string, unknown>;
+
+/**
+ * Recipe files written before the recipe schema was one zod union kept what chose the soup under
+ * `selection` (holdout, greedy steps, learned loss curve, merge report, search) and may lack `holdout` and
+ * `weights_sha256`: lift them to where the schema has them, so those files (and hand-written ones) still
+ * replay.
+ */
+function lifted(d: Loose): Loose {
+  const selection = (typeof d.selection === 'object' && d.selection !== null ? d.selection : {}) as Loose;
+  const { selection: _selection, ...rest } = d;
+  const doc: Loose = { ...selection, ...rest };
+  // hand-written recipes may leave out who wrote them and when
+  doc.tool ??= { name: 'tureen', version: 'unknown' };
+  doc.created ??= '';
+  doc.holdout ??= null;
+  doc.weights_sha256 ??= null;
+  doc.params = typeof d.params === 'object' && d.params !== null ? d.params : {};
+  doc.outputs = Array.isArray(d.outputs) ? d.outputs : [];
+  const ingredients = d.ingredients as Array<{ coefficient: number }>;
+  if (doc.method === 'learned') doc.coefficients ??= ingredients.map((i) => i.coefficient);
+  if (doc.method === 'greedy') doc.steps ??= [];
+  if (
+    typeof doc.method === 'string' &&
+    !['uniform', 'greedy', 'learned', 'interpolate'].includes(doc.method)
+  ) {
+    doc.base ??= null;
+    doc.merge ??= {};
+  }
+  return doc;
+}
+
 /** Read and check a recipe file; relative ingredient paths are taken from the recipe's folder. */
-export function readRecipe(file: string): RecipeDocument {
+export function readRecipe(file: string): RecipeFileRead {
   let doc: unknown;
   try {
     doc = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -81,7 +88,7 @@ export function readRecipe(file: string): RecipeDocument {
     const code = (error as { code?: string }).code === 'ENOENT' ? 'not_found' : 'bad_request';
     throw new TureenError(code, `${file}: cannot read the recipe (${(error as Error).message})`, { file });
   }
-  const d = doc as Partial<RecipeDocument> | null;
+  const d = doc as Partial<RecipeFileRead> | null;
   if (!d || d.schema !== RECIPE_SCHEMA) {
     throw new TureenError(
       'bad_request',
@@ -93,7 +100,7 @@ export function readRecipe(file: string): RecipeDocument {
     throw new TureenError('bad_request', `${file}: the recipe lists no ingredients`, { file });
   }
   const dir = path.dirname(path.resolve(file));
-  const ingredients = d.ingredients.map((ing, i) => {
+  const ingredients = d.ingredients.map((ing: Partial<RecipeIngredient> | null, i) => {
     if (
       typeof ing?.path !== 'string' ||
       typeof ing.sha256 !== 'string' ||
@@ -105,15 +112,22 @@ export function readRecipe(file: string): RecipeDocument {
     }
     return { ...ing, path: path.resolve(dir, ing.path) };
   });
-  const base = d.base;
-  if (base !== undefined && (typeof base?.path !== 'string' || typeof base.sha256 !== 'string')) {
+  const base = d.base as { path?: unknown; sha256?: unknown } | null | undefined;
+  if (
+    base !== undefined &&
+    base !== null &&
+    (typeof base.path !== 'string' || typeof base.sha256 !== 'string')
+  ) {
     throw new TureenError('bad_request', `${file}: base needs path and sha256`, { file, field: 'base' });
   }
-  return {
-    ...(d as RecipeDocument),
-    params: typeof d.params === 'object' && d.params !== null ? d.params : {},
-    ...(base ? { base: { ...base, path: path.resolve(dir, base.path) } } : {}),
-    ingredients,
-    outputs: Array.isArray(d.outputs) ? d.outputs : [],
-  };
+  const parsed = RecipeFile.safeParse(lifted({ ...(d as Loose), ingredients }));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || '(recipe)';
+    throw new TureenError('bad_request', `${file}: ${field}: ${issue.message}`, { file, field });
+  }
+  const recipe = parsed.data;
+  return recipe.base
+    ? ({ ...recipe, base: { ...recipe.base, path: path.resolve(dir, recipe.base.path) } } as RecipeFileRead)
+    : recipe;
 }

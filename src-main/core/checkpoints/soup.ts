@@ -15,7 +15,7 @@ import { pointAtExternal, prepareFamilyModel } from './family-graph.js';
 import { manifestSha256 } from './hashing.js';
 import type { Ingredient } from './ingredient.js';
 import { buildLayout, weightLayout } from './layout.js';
-import type { RecipeDocument, RecipeIngredient } from './recipe.js';
+import type { RecipeBody, RecipeDocument, RecipeIngredient } from './recipe.js';
 import { makeRecipe, stageRecipes } from './recipe.js';
 import { buildSafetensorsHeader } from './safetensors.js';
 import type { FilePart, Written } from '../workers/ops.js';
@@ -125,13 +125,8 @@ export interface WriteSoupOptions {
   dtype?: FloatDType;
   /** .onnx: put weights in `<out>.data` even when they would fit in the file */
   externalData?: boolean;
-  recipe: {
-    method: string;
-    params: Record<string, unknown>;
-    ingredients: RecipeIngredient[];
-    base?: RecipeDocument['base'];
-    selection?: Record<string, unknown>;
-  };
+  /** the recipe written beside each output (common/api/recipes.ts: one variant per method) */
+  recipe: RecipeBody;
 }
 
 export interface WrittenOutput {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import type { CompareRow, CompareTable } from '../../common/api/recipes.js';
 import type { Ingredient } from '../checkpoints/index.js';
 import type { EvalSet } from '../datasets/evalset.js';
@@ -13,10 +14,13 @@ import { MergeMethodName } from '../../common/api/recipes.js';
 import { comparePlan } from './compare-methods.js';
 import { greedyEnsemble } from './ensembles.js';
 import type { Ranked } from './greedy.js';
-import { greedyOrder, greedySoup } from './greedy.js';
+import { greedyOrder } from './greedy.js';
 import { openFamily } from '../checkpoints/open-family.js';
-import { LEARNED_DEFAULT_BUDGET, learnedSoup } from './learned.js';
-import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
+import type { RecipeEnv } from './cook.js';
+import { cookRecipe, methodNamed } from './cook.js';
+import { LEARNED_DEFAULT_BUDGET } from './learned.js';
+import type { Method } from './methods/method.js';
+import type { SearchGrid } from './search.js';
 import { saveRecipe } from '../store/recipe-store.js';
 import type { RecipeRunner } from './runner.js';
 import type { IdentifiedModel } from './soup-models.js';
@@ -33,6 +37,9 @@ export interface CompareInput {
   learnedBudget?: number | undefined;
   /** soups and merge methods to compare (see comparePlan) */
   methods?: readonly string[] | undefined;
+  /** which family when the folders hold several, and PyTorch EMA weights */
+  family?: string | undefined;
+  ema?: boolean | undefined;
 }
 
 /** A row under construction: its logits per eval set (for McNemar against the best single model). */
@@ -56,7 +63,7 @@ export async function compareSweep(
   runner: RecipeRunner,
   input: CompareInput,
 ): Promise<Omit<Table, 'id' | 'createdAt'>> {
-  const sweep = await openFamily(input.folders, { db });
+  const sweep = await openFamily(input.folders, { db, ...familyPickOf(input) });
   const folders = input.folders.filter((f) => fs.existsSync(f) && fs.statSync(f).isDirectory());
   const plan = planEvalSets(db, {
     folders,
@@ -95,7 +102,7 @@ export async function compareSweep(
   const searched = wanted.merges.reduce((n, m) => n + (m.search?.values.length ?? 0), 0);
   runner.planAll(
     modelsEverywhere * allSets +
-      holdout.n * ((greedyRuns ? sweep.members.length - 1 : 0) + (learnedRuns ? budget : 0) + searched),
+      holdout.n * ((greedyRuns ? 2 * sweep.members.length - 1 : 0) + (learnedRuns ? budget : 0) + searched),
   );
   const rel = (i: Ingredient) => sweep.relative(i.path);
   const everywhere = async (model: IdentifiedModel, label: string) => {
@@ -186,155 +193,68 @@ export async function compareSweep(
   oracle.row.chosen = chosen;
   drafts.push(oracle);
 
-  // Uniform soup
-  if (wanted.soups.has('uniform')) {
-    const uniformSum = models.accumulator();
-    for (const m of sweep.members)
-      await uniformSum.addScaled(m, 1, runner.signal ? { signal: runner.signal } : {});
-    const uniform = models.soupModel(
-      uniformSum,
-      1 / sweep.members.length,
-      `uniform soup (${sweep.members.length})`,
-    );
-    const uniformLogits = await everywhere(uniform.model, 'uniform soup');
-    const uniformId = saveRecipe(db, {
-      method: 'uniform',
-      label: uniform.model.label,
-      folder: sweep.root,
-      weightsHash: uniform.model.hash,
-      document: {
-        recipe: {
-          method: 'uniform',
-          params: { precision: 'f32' },
-          ingredients: await recipeIngredients(sweep.members, 1 / sweep.members.length),
-          holdout: { name: holdout.name, sha256: holdout.hash },
-          weights_sha256: uniform.model.hash,
-        },
-        evaluations: [],
-        outputs: [],
-      },
-    });
-    drafts.push(
-      draft('uniform_soup', uniform.model.label, sweep.members.map(rel), uniformLogits, 1, uniformId),
-    );
-  }
-
-  // Greedy soup (the ingredients' held-out evaluations above are cached, so ranking costs nothing)
-  if (wanted.soups.has('greedy')) {
-    const greedy = await greedySoup(
-      runner,
-      models,
-      ranked.map((r) => ({ item: r.item.ingredient, rel: r.rel, correct: r.correct })),
-      holdout,
-      false,
-    );
-    const greedyModel = models.soupModel(
-      greedy.sum,
-      1 / greedy.accepted.length,
-      `greedy soup (${greedy.accepted.length} of ${members.length})`,
-    ).model;
-    const greedyLogits = await everywhere(greedyModel, 'greedy soup');
-    const greedyId = saveRecipe(db, {
-      method: 'greedy',
-      label: greedyModel.label,
-      folder: sweep.root,
-      weightsHash: greedyModel.hash,
-      document: {
-        recipe: {
-          method: 'greedy',
-          params: { precision: 'f32', rule: '>=' },
-          ingredients: await recipeIngredients(
-            greedy.accepted.map((a) => a.item),
-            1 / greedy.accepted.length,
-          ),
-          holdout: { name: holdout.name, sha256: holdout.hash },
-          steps: greedy.steps,
-          weights_sha256: greedyModel.hash,
-        },
-        evaluations: [],
-        outputs: [],
-      },
-    });
-    drafts.push(
-      draft(
-        'greedy_soup',
-        greedyModel.label,
-        greedy.accepted.map((a) => a.rel),
-        greedyLogits,
-        1,
-        greedyId,
-      ),
-    );
-  }
-
-  // Learned soup
-  if (learnedRuns) {
-    const learned = await learnedSoup(runner, models, sweep.members, holdout, { budget, seed: 0 });
-    const learnedLogits = await everywhere(learned.model, 'learned soup');
-    const ingredients = await recipeIngredients(sweep.members, 0);
-    learned.coefficients.forEach((c, i) => (ingredients[i]!.coefficient = c));
-    const learnedId = saveRecipe(db, {
-      method: 'learned',
-      label: `learned soup (${members.length})`,
-      folder: sweep.root,
-      weightsHash: learned.model.hash,
-      document: {
-        recipe: {
-          method: 'learned',
-          params: { precision: 'f32', budget, seed: 0 },
-          ingredients,
-          holdout: { name: holdout.name, sha256: holdout.hash },
-          coefficients: learned.coefficients,
-          logit_scale: learned.logitScale,
-          loss_curve: learned.lossCurve,
-          budget,
-          weights_sha256: learned.model.hash,
-        },
-        evaluations: [],
-        outputs: [],
-      },
-    });
-    drafts.push(
-      draft(
-        'learned_soup',
-        `learned soup (${members.length}, ${learned.evaluations} evaluations)`,
-        sweep.members.map(rel),
-        learnedLogits,
-        1,
-        learnedId,
-        learned.logitScale,
-      ),
-    );
-  }
-
-  // Merge methods of the registry, through the same code (and recorded params) as `tureen cook <method>`
-  for (const m of wanted.merges) {
-    const merged = await mergeSoup(runner, models, sweep, m.method, m.params, { search: m.search, holdout });
-    const { model } = models.soupModel(merged.weights, 1, merged.label);
-    const logits = await everywhere(model, merged.label);
-    const fields = await mergeRecipeFields(merged, sweep, runner.signal);
-    const ingredients = await recipeIngredients(sweep.members, 1);
-    merged.parts.forEach((p, i) => (ingredients[i]!.coefficient = p.coefficient));
+  // The soups and merges, each through the code of `tureen cook <method>` (cookRecipe): the same params,
+  // the same recipe, the same weights
+  const env = (search: SearchGrid | null): RecipeEnv => ({
+    sweep,
+    given: input.folders,
+    evaluation: { runner, models, plan, holdout },
+    precision: undefined,
+    dtype: undefined,
+    search,
+    signal: runner.signal,
+  });
+  const cookRow = async (method: Method, params: Record<string, unknown>, search: SearchGrid | null) => {
+    const cooked = await cookRecipe(method, params, env(search));
+    const model = cooked.model!;
+    const logits = await everywhere(model, cooked.soup.label);
+    const warned = cooked.soup.warnings ?? [];
     const id = saveRecipe(db, {
-      method: m.method.name,
-      label: merged.label,
+      method: method.name,
+      label: cooked.soup.label,
       folder: sweep.root,
       weightsHash: model.hash,
       document: {
-        recipe: {
-          method: MergeMethodName.parse(m.method.name),
-          ingredients,
-          holdout: { name: holdout.name, sha256: holdout.hash },
-          ...fields,
-          weights_sha256: model.hash,
-        },
+        recipe: cooked.recipe,
         evaluations: [],
         outputs: [],
-        ...(merged.report.warnings.length ? { warnings: merged.report.warnings } : {}),
+        ...(warned.length ? { warnings: warned } : {}),
       },
     });
-    warnings.push(...merged.report.warnings.map((w) => `${m.method.name}: ${w}`));
-    const row = draft('merge', merged.label, sweep.members.map(rel), logits, 1, id);
+    return { cooked, logits, id, rels: cooked.soup.parts.map((p) => rel(p.ingredient)) };
+  };
+
+  if (wanted.soups.has('uniform')) {
+    const { cooked, logits, id, rels } = await cookRow(methodNamed('uniform'), {}, null);
+    drafts.push(draft('uniform_soup', cooked.soup.label, rels, logits, 1, id));
+  }
+
+  // Greedy soup (the ingredients' held-out evaluations above are cached, so ranking costs no inference)
+  if (greedyRuns) {
+    const { cooked, logits, id, rels } = await cookRow(methodNamed('greedy'), {}, null);
+    drafts.push(draft('greedy_soup', cooked.soup.label, rels, logits, 1, id));
+  }
+
+  if (learnedRuns) {
+    const { cooked, logits, id } = await cookRow(methodNamed('learned'), { budget, seed: 0 }, null);
+    drafts.push(
+      draft(
+        'learned_soup',
+        `learned soup (${members.length}, ${cooked.soup.heldOutEvaluations ?? budget} evaluations)`,
+        sweep.members.map(rel),
+        logits,
+        1,
+        id,
+        cooked.soup.logitScale ?? 1,
+      ),
+    );
+  }
+
+  // Merge methods of the registry
+  for (const m of wanted.merges) {
+    const { cooked, logits, id } = await cookRow(m.method, m.params, m.search);
+    warnings.push(...(cooked.soup.warnings ?? []).map((w) => `${m.method.name}: ${w}`));
+    const row = draft('merge', cooked.soup.label, sweep.members.map(rel), logits, 1, id);
     row.row.method = MergeMethodName.parse(m.method.name);
     drafts.push(row);
   }
@@ -382,12 +302,6 @@ export async function compareSweep(
     }
     return { ...d.row, mcnemarP: p };
   });
-
-  async function recipeIngredients(list: readonly Ingredient[], coefficient: number) {
-    const out: Array<{ path: string; sha256: string; coefficient: number }> = [];
-    for (const i of list) out.push({ path: i.path, sha256: await i.sha256(runner.signal), coefficient });
-    return out;
-  }
 
   return {
     folders: input.folders.map((f) => f),

@@ -2,71 +2,184 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
+import { familyPickOf } from '../../common/api/family-pick.js';
 import type { CookResult, Recipe, RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
-import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
-import { writeSoup } from '../checkpoints/index.js';
+import type { Precision } from '../checkpoints/accumulator.js';
+import type { WeightAccumulator } from '../checkpoints/index.js';
+import { averageIngredients, writeSoup } from '../checkpoints/index.js';
+import type { OpenedFamily } from '../checkpoints/open-family.js';
+import { openFamily } from '../checkpoints/open-family.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { EvalPlan } from '../datasets/registry.js';
 import { planEvalSets } from '../datasets/registry.js';
 import type { Evaluation } from '../store/evaluation-store.js';
 import { computeMetrics } from '../inference/metrics.js';
-import type { MetricValues } from '../../common/api/evaluations.js';
-import type { Ranked } from './greedy.js';
-import { greedySoup } from './greedy.js';
-import type { OpenedFamily } from '../checkpoints/open-family.js';
-import { openFamily } from '../checkpoints/open-family.js';
-import { LEARNED_DEFAULT_BUDGET, LEARNED_OPTIMISER, learnedSoup } from './learned.js';
-import { mergeRecipeFields, mergeSoup } from './merge-cook.js';
-import { mergeMethod } from './methods/index.js';
+import type { FloatDType } from '../tensors/dtypes.js';
+import { parseMethodParams } from './merge.js';
+import { mergeSoup } from './merge-cook.js';
+import type { CookedSoup, Method, SoupEnv } from './methods/method.js';
+import { findMethod, METHODS } from './methods/index.js';
 import { saveRecipe } from '../store/recipe-store.js';
 import type { RecipeRunner } from './runner.js';
+import type { SearchGrid } from './search.js';
 import { parseSearch } from './search.js';
 import type { IdentifiedModel } from './soup-models.js';
 import { SoupModels } from './soup-models.js';
 
 export type CookOutput = z.output<typeof CookResult>;
 export type RecipeDoc = z.output<typeof Recipe>;
-type Metrics = z.output<typeof MetricValues>;
 
 export interface CookInput {
   method: z.output<typeof RecipeMethod>;
   ingredients: readonly string[];
-  /** merge methods: the base checkpoint, the method's params, and a held-out search `name=from:to:step` */
+  /** the base checkpoint (merge methods; else one found in a base/pretrained/zeroshot folder) */
   base?: string | undefined;
+  /** the method's params (its registry schema checks them and fills in defaults) */
   params?: Record<string, unknown> | undefined;
+  /** a held-out search of one param, `name=from:to:step` */
   search?: string | undefined;
   holdout?: string | undefined;
   evals?: readonly string[] | undefined;
+  /** false: average and write only (no eval sets, no inference); methods that choose on the held-out set
+   *  evaluate whatever this says */
+  evaluate?: boolean | undefined;
+  /** the older names of greedy's, learned's and interpolation's params */
   strict?: boolean | undefined;
   budget?: number | undefined;
   seed?: number | undefined;
   alphas?: readonly number[] | undefined;
+  alpha?: number | undefined;
   out?: string | undefined;
+  outputs?: readonly string[] | undefined;
+  graph?: string | undefined;
+  dtype?: FloatDType | undefined;
+  precision?: Precision | undefined;
+  externalData?: boolean | undefined;
+  /** which family when the inputs hold several, and PyTorch EMA weights */
+  family?: string | undefined;
+  ema?: boolean | undefined;
 }
 
-export const DEFAULT_ALPHAS = Array.from({ length: 11 }, (_, i) => i / 10);
-
-export function metricValues(e: Evaluation): Metrics {
-  return { n: e.n, correct: e.correct, top1: e.top1, top5: e.top5, nll: e.nll, ece: e.ece };
-}
-
-/** Held-out correct counts of every ingredient (cached after the first run), ranked for greedy selection. */
-export async function rankOnHoldout(
-  runner: RecipeRunner,
-  models: SoupModels,
-  sweep: OpenedFamily,
-  holdout: EvalSet,
-): Promise<Array<Ranked<Ingredient>>> {
-  runner.plan(holdout.n * sweep.members.length);
-  const ranked: Array<Ranked<Ingredient>> = [];
-  for (const ingredient of sweep.members) {
-    const model = await models.ingredientModel(ingredient, runner.signal);
-    const rel = sweep.relative(ingredient.path);
-    const result = await runner.evaluate(model, holdout, `held-out: ${rel}`);
-    ranked.push({ item: ingredient, rel, correct: result.outcome.metrics.correct });
+/** The method's params from a request: `params`, plus the older top-level names of the same params. */
+export function requestParams(input: CookInput): Record<string, unknown> {
+  const legacy: Record<string, unknown> = {};
+  if (input.method === 'greedy' && input.strict !== undefined) legacy.strict = input.strict;
+  if (input.method === 'learned') {
+    if (input.budget !== undefined) legacy.budget = input.budget;
+    if (input.seed !== undefined) legacy.seed = input.seed;
   }
-  return ranked;
+  if (input.method === 'interpolate') {
+    if (input.alphas !== undefined) legacy.alphas = [...input.alphas];
+    if (input.alpha !== undefined) legacy.alpha = input.alpha;
+  }
+  return { ...legacy, ...(input.params ?? {}) };
+}
+
+export function methodNamed(name: string): Method {
+  const method = findMethod(name);
+  if (!method) {
+    throw new TureenError(
+      'bad_request',
+      `unknown method "${name}"; use one of ${METHODS.map((m) => m.name).join(', ')}`,
+      { field: 'method' },
+    );
+  }
+  return method;
+}
+
+/** What a method run needs: the family, and (when it evaluates or merges) the runner, graph and eval sets. */
+export interface RecipeEnv {
+  sweep: OpenedFamily;
+  given: readonly string[];
+  evaluation: NonNullable<SoupEnv['evaluation']> | null;
+  precision: Precision | undefined;
+  dtype: FloatDType | undefined;
+  search: SearchGrid | null;
+  signal: AbortSignal | undefined;
+}
+
+/** A recipe as cooked: the recipe document and the weights it describes. */
+export interface CookedRecipe {
+  recipe: RecipeDoc;
+  soup: CookedSoup;
+  /** the soup as a model of the family graph (null when the cook neither evaluates nor merges) */
+  model: IdentifiedModel | null;
+}
+
+/** A merge method through the same interface as a soup: the weights and what its recipe records. */
+async function cookMerge(
+  method: Extract<Method, { kind: 'merge' }>,
+  params: Record<string, unknown>,
+  env: RecipeEnv,
+): Promise<CookedSoup> {
+  const evaluation = env.evaluation;
+  if (!evaluation) throw new TureenError('internal', `${method.name}: merged without the family graph`);
+  const merged = await mergeSoup(evaluation.runner, evaluation.models, env.sweep, method, params, {
+    search: env.search,
+    holdout: evaluation.holdout,
+  });
+  const base = env.sweep.base;
+  return {
+    label: merged.label,
+    parts: merged.parts,
+    params: merged.params,
+    fields: {
+      base: base ? { path: base.path, sha256: await base.sha256(env.signal), bytes: base.bytes } : null,
+      merge: merged.report.record,
+      ...(merged.search ? { search: merged.search } : {}),
+    },
+    weights: { sum: merged.weights, scale: 1 },
+    warnings: merged.report.warnings,
+  };
+}
+
+/**
+ * Run one method of the registry over an opened family and build its recipe: the one code path behind
+ * `tureen cook`, `recipes:cook` and the soups of a comparison, so they record the same params.
+ */
+export async function cookRecipe(
+  method: Method,
+  rawParams: Record<string, unknown>,
+  env: RecipeEnv,
+): Promise<CookedRecipe> {
+  const params = parseMethodParams(method, rawParams);
+  const soup =
+    method.kind === 'merge'
+      ? await cookMerge(method, params, env)
+      : await method.cook(params as never, {
+          sweep: env.sweep,
+          given: env.given,
+          evaluation: env.evaluation,
+          precision: env.precision,
+        });
+  const model =
+    env.evaluation && soup.weights
+      ? env.evaluation.models.soupModel(soup.weights.sum, soup.weights.scale, soup.label).model
+      : null;
+  const ingredients: RecipeDoc['ingredients'] = [];
+  for (const p of soup.parts) {
+    ingredients.push({
+      path: p.ingredient.path,
+      sha256: await p.ingredient.sha256(env.signal),
+      coefficient: p.coefficient,
+      bytes: p.ingredient.bytes,
+    });
+  }
+  const holdout = env.evaluation?.holdout ?? null;
+  const recipe = {
+    method: method.name,
+    params: {
+      precision: env.precision ?? 'f32',
+      ...(env.dtype ? { dtype: env.dtype } : {}),
+      ...soup.params,
+    },
+    ingredients,
+    holdout: holdout ? { name: holdout.name, sha256: holdout.hash } : null,
+    ...soup.fields,
+    weights_sha256: model?.hash ?? null,
+  } as RecipeDoc;
+  return { recipe, soup, model };
 }
 
 /**
@@ -80,7 +193,7 @@ async function evaluateEverywhere(
   label: string,
   logitScale: number,
 ): Promise<Evaluation[]> {
-  const sets = [...(plan.holdout ? [plan.holdout.set] : []), ...plan.others.map((o) => o.set)];
+  const sets: EvalSet[] = [...(plan.holdout ? [plan.holdout.set] : []), ...plan.others.map((o) => o.set)];
   runner.plan(sets.reduce((a, s) => a + s.n, 0));
   const out: Evaluation[] = [];
   for (const set of sets) {
@@ -98,214 +211,116 @@ function folderInputs(inputs: readonly string[]): string[] {
   return inputs.filter((p) => fs.existsSync(p) && fs.statSync(p).isDirectory());
 }
 
-/** Cook a soup (or an interpolation sweep), evaluate it on every eval set, store the recipe, write it if asked. */
-export async function cook(db: Database, runner: RecipeRunner, input: CookInput): Promise<CookOutput> {
-  const sweep = await openFamily(input.ingredients, { db, ...(input.base ? { base: input.base } : {}) });
-  const merge = mergeMethod(input.method) ?? null;
-  const search = merge && input.search ? parseSearch(input.search, merge) : null;
-  const needsHoldout = input.method === 'greedy' || input.method === 'learned' || search !== null;
-  const plan = planEvalSets(db, {
-    folders: folderInputs(input.ingredients),
-    holdout: input.holdout,
-    evals: input.evals,
-    requireHoldout: needsHoldout,
-  });
-  const holdoutSet = plan.holdout?.set ?? null;
-  const models = await SoupModels.create(sweep);
-  const shaOf = (ingredient: Ingredient) => ingredient.sha256(runner.signal);
-  let sum: WeightAccumulator;
-  let scale = 1;
-  let label: string;
-  let parts: Array<{ ingredient: Ingredient; coefficient: number }>;
-  let extra: Partial<RecipeDoc> = {};
-  const warnings: string[] = [];
-  const params: Record<string, unknown> = { precision: 'f32' };
-  if (input.method === 'uniform') {
-    sum = models.accumulator();
-    for (const ingredient of sweep.members)
-      await sum.addScaled(ingredient, 1, runner.signal ? { signal: runner.signal } : {});
-    scale = 1 / sweep.members.length;
-    parts = sweep.members.map((ingredient) => ({ ingredient, coefficient: scale }));
-    label = `uniform soup (${sweep.members.length})`;
-  } else if (input.method === 'greedy') {
-    const ranked = await rankOnHoldout(runner, models, sweep, holdoutSet!);
-    const greedy = await greedySoup(runner, models, ranked, holdoutSet!, input.strict === true);
-    sum = greedy.sum;
-    scale = 1 / greedy.accepted.length;
-    parts = greedy.accepted.map((a) => ({ ingredient: a.item, coefficient: scale }));
-    label = `greedy soup (${greedy.accepted.length} of ${ranked.length})`;
-    params.rule = input.strict ? '>' : '>=';
-    params.order = 'held-out correct count descending, ties by relative path ascending';
-    extra = { steps: greedy.steps };
-  } else if (input.method === 'learned') {
-    const budget = input.budget ?? LEARNED_DEFAULT_BUDGET;
-    const seed = input.seed ?? 0;
-    const learned = await learnedSoup(runner, models, sweep.members, holdoutSet!, { budget, seed });
-    sum = learned.sum;
-    parts = sweep.members.map((ingredient, i) => ({ ingredient, coefficient: learned.coefficients[i]! }));
-    label = `learned soup (${sweep.members.length})`;
-    Object.assign(params, {
-      optimiser: LEARNED_OPTIMISER,
-      budget,
-      seed,
-      objective: 'held-out cross-entropy',
-    });
-    extra = {
-      coefficients: learned.coefficients,
-      logit_scale: learned.logitScale,
-      loss_curve: learned.lossCurve,
-      optimiser: LEARNED_OPTIMISER,
-      budget,
-    };
-  } else if (merge) {
-    const merged = await mergeSoup(runner, models, sweep, merge, input.params ?? {}, {
-      search,
-      holdout: holdoutSet,
-    });
-    sum = merged.weights;
-    parts = merged.parts;
-    label = merged.label;
-    const { params: recorded, ...fields } = await mergeRecipeFields(merged, sweep, runner.signal);
-    Object.assign(params, recorded);
-    extra = fields;
-    warnings.push(...merged.report.warnings);
-  } else {
-    const result = await interpolate(runner, models, sweep, plan, input.alphas ?? DEFAULT_ALPHAS);
-    sum = result.sum;
-    parts = result.parts;
-    label = result.label;
-    Object.assign(params, {
-      alphas: result.alphas,
-      alpha: result.alpha,
-      chosen_by: holdoutSet ? 'held-out top-1' : 'middle of the grid',
-    });
-    extra = { points: result.points };
-  }
-  const { model } = models.soupModel(sum, scale, label);
-  const evaluations = await evaluateEverywhere(runner, model, plan, label, extra.logit_scale ?? 1);
-  const ingredients: RecipeDoc['ingredients'] = [];
-  for (const p of parts)
-    ingredients.push({
-      path: p.ingredient.path,
-      sha256: await shaOf(p.ingredient),
-      coefficient: p.coefficient,
-    });
-  const recipe: RecipeDoc = {
-    method: input.method,
-    params,
-    ingredients,
-    holdout: holdoutSet ? { name: holdoutSet.name, sha256: holdoutSet.hash } : null,
-    ...extra,
-    weights_sha256: model.hash,
-  };
-  let outputs: Array<{ path: string; sha256: string }> = [];
-  if (input.out) {
-    runner.job?.progress({ done: 0, total: null, unit: 'files', message: `writing ${input.out}` });
-    const written = await writeSoup({
-      family: sweep.family,
-      weights: sum,
-      scale,
-      outputs: [path.resolve(input.out)],
-      recipe: {
-        method: input.method,
-        params,
-        ingredients: parts.map((p, i) => ({
-          path: p.ingredient.path,
-          bytes: p.ingredient.bytes,
-          sha256: ingredients[i]!.sha256,
-          coefficient: p.coefficient,
-        })),
-        ...(sweep.base && merge
-          ? {
-              base: {
-                path: sweep.base.path,
-                bytes: sweep.base.bytes,
-                sha256: await shaOf(sweep.base),
-              },
-            }
-          : {}),
-        selection: {
-          holdout: recipe.holdout,
-          ...(recipe.merge ? { merge: recipe.merge } : {}),
-          ...(recipe.search ? { search: recipe.search } : {}),
-          ...(recipe.steps ? { steps: recipe.steps } : {}),
-          ...(recipe.loss_curve
-            ? {
-                loss_curve: recipe.loss_curve,
-                logit_scale: recipe.logit_scale,
-                optimiser: recipe.optimiser,
-                budget: recipe.budget,
-              }
-            : {}),
-          weights_sha256: model.hash,
-        },
-      },
-    });
-    outputs = written.outputs.map((o) => ({ path: o.path, sha256: o.sha256 }));
-  }
-  const recipeId = saveRecipe(db, {
-    method: input.method,
-    label,
-    folder: sweep.root,
-    weightsHash: model.hash,
-    document: { recipe, evaluations, outputs, ...(warnings.length ? { warnings } : {}) },
-  });
-  return { recipeId, recipe, evaluations, outputs, ...(warnings.length ? { warnings } : {}) };
-}
-
-/** A, B for interpolation: two ingredients, or the base and one fine-tuned ingredient (WiSE-FT). */
-function interpolationEnds(sweep: OpenedFamily): [Ingredient, Ingredient] {
-  if (sweep.members.length === 2) return [sweep.members[0]!, sweep.members[1]!];
-  if (sweep.members.length === 1 && sweep.base) return [sweep.base, sweep.members[0]!];
-  throw new TureenError(
-    'bad_request',
-    `interpolation needs two checkpoints A and B (or a base and one fine-tuned checkpoint); got ${sweep.members.length} ingredient(s)${sweep.base ? ' and a base' : ''}`,
-  );
-}
-
-async function interpolate(
-  runner: RecipeRunner,
-  models: SoupModels,
+/** The weights to write: as evaluated, or (not evaluated) the parts averaged over the family's own layout. */
+async function weightsToWrite(
+  cooked: CookedRecipe,
   sweep: OpenedFamily,
-  plan: EvalPlan,
-  alphas: readonly number[],
-) {
-  const [a, b] = interpolationEnds(sweep);
-  const signal = runner.signal ? { signal: runner.signal } : {};
-  const sets = [...(plan.holdout ? [plan.holdout.set] : []), ...plan.others.map((o) => o.set)];
-  if (sets.length === 0)
-    throw new TureenError(
-      'bad_evalset',
-      'an interpolation sweep needs eval sets: pass --data (or --holdout/--eval)',
-    );
-  const points: NonNullable<RecipeDoc['points']> = [];
-  runner.plan(alphas.length * sets.reduce((s, x) => s + x.n, 0));
-  let chosen: { alpha: number; correct: number; sum: WeightAccumulator } | null = null;
-  const middle = alphas[Math.floor(alphas.length / 2)]!;
-  for (const alpha of alphas) {
-    runner.throwIfCancelled();
-    const sum = models.accumulator();
-    if (alpha !== 1) await sum.addScaled(a, 1 - alpha, signal);
-    if (alpha !== 0) await sum.addScaled(b, alpha, signal);
-    const { model } = models.soupModel(sum, 1, `α = ${alpha}`);
-    const metrics: Record<string, Metrics> = {};
-    for (const set of sets) {
-      const result = await runner.evaluate(model, set, `α = ${alpha} on ${set.name}`);
-      metrics[set.name] = metricValues(result.record);
-    }
-    points.push({ alpha, metrics });
-    const score = plan.holdout ? metrics[plan.holdout.set.name]!.correct : alpha === middle ? 1 : 0;
-    if (!chosen || score > chosen.correct) chosen = { alpha, correct: score, sum };
+  input: CookInput,
+  runner: RecipeRunner,
+): Promise<{ weights: WeightAccumulator; scale: number }> {
+  if (cooked.soup.weights) return { weights: cooked.soup.weights.sum, scale: cooked.soup.weights.scale };
+  const parts = cooked.soup.parts;
+  const total = parts.length + 1;
+  return averageIngredients(sweep.family, parts, {
+    ...(input.precision ? { precision: input.precision } : {}),
+    ...(runner.signal ? { signal: runner.signal } : {}),
+    onProgress: (done) =>
+      runner.job?.progress({
+        done: Math.floor(done),
+        total,
+        unit: 'ingredients',
+        message: `averaging ${parts.length} checkpoints`,
+      }),
+  });
+}
+
+/**
+ * Cook with any method of the registry: open the family, choose (on the held-out set when the method
+ * needs it), evaluate the soup on every eval set unless asked not to, write it with its recipe if asked,
+ * and store the recipe. `recipes:cook`, every `tureen cook <method>` and the Cook view come here.
+ */
+export async function cook(db: Database, runner: RecipeRunner, input: CookInput): Promise<CookOutput> {
+  const method = methodNamed(input.method);
+  const sweep = await openFamily(input.ingredients, {
+    db,
+    ...(input.base ? { base: input.base } : {}),
+    ...(input.graph ? { graph: input.graph } : {}),
+    ...familyPickOf(input),
+  });
+  const search = input.search ? parseSearch(input.search, method) : null;
+  const needsHoldout = method.needs.holdout || search !== null;
+  const evaluate = input.evaluate !== false || needsHoldout;
+  const plan: EvalPlan | null = evaluate
+    ? planEvalSets(db, {
+        folders: folderInputs(input.ingredients),
+        holdout: input.holdout,
+        evals: input.evals,
+        requireHoldout: needsHoldout,
+      })
+    : null;
+  // merges run over the family graph's layout even when nothing is evaluated
+  const models = evaluate || method.kind === 'merge' ? await SoupModels.create(sweep) : null;
+  const env: RecipeEnv = {
+    sweep,
+    given: input.ingredients,
+    evaluation: models
+      ? {
+          runner,
+          models,
+          plan: plan ?? { holdout: null, others: [] },
+          holdout: plan?.holdout?.set ?? null,
+        }
+      : null,
+    precision: input.precision,
+    dtype: input.dtype,
+    search,
+    signal: runner.signal,
+  };
+  const cooked = await cookRecipe(method, requestParams(input), env);
+  const { recipe, soup, model } = cooked;
+  const evaluations =
+    plan && model ? await evaluateEverywhere(runner, model, plan, soup.label, soup.logitScale ?? 1) : [];
+  const targets = [...(input.out ? [input.out] : []), ...(input.outputs ?? [])].map((o) => path.resolve(o));
+  let written: Awaited<ReturnType<typeof writeSoup>> | null = null;
+  if (targets.length) {
+    const { weights, scale } = await weightsToWrite(cooked, sweep, input, runner);
+    runner.job?.progress({ done: 0, total: null, unit: 'files', message: `writing ${targets.join(', ')}` });
+    written = await writeSoup({
+      family: sweep.family,
+      weights,
+      scale,
+      outputs: targets,
+      ...(input.dtype ? { dtype: input.dtype } : {}),
+      ...(input.externalData ? { externalData: true } : {}),
+      recipe,
+    });
   }
+  const outputs = (written?.outputs ?? []).map((o) => ({
+    path: o.path,
+    sha256: o.sha256,
+    format: o.format,
+    bytes: o.bytes,
+    files: o.files,
+  }));
+  const warnings = [...sweep.warnings, ...(soup.warnings ?? [])];
+  const recipeId = saveRecipe(db, {
+    method: method.name,
+    label: soup.label,
+    folder: sweep.root,
+    weightsHash: recipe.weights_sha256,
+    document: {
+      recipe,
+      evaluations,
+      outputs: outputs.map((o) => ({ path: o.path, sha256: o.sha256 })),
+      ...(warnings.length ? { warnings } : {}),
+    },
+  });
   return {
-    sum: chosen!.sum,
-    alpha: chosen!.alpha,
-    alphas: [...alphas],
-    points,
-    parts: [
-      { ingredient: a, coefficient: 1 - chosen!.alpha },
-      { ingredient: b, coefficient: chosen!.alpha },
-    ],
-    label: `interpolation ${sweep.relative(a.path)} → ${sweep.relative(b.path)} (α = ${chosen!.alpha})`,
+    recipeId,
+    recipe,
+    evaluations,
+    outputs,
+    recipeFiles: written?.recipeFiles ?? [],
+    ...(warnings.length ? { warnings } : {}),
   };
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import type { EngineContext, ReplayOutcome } from '../checkpoints/cook.js';
 import type { Ingredient } from '../checkpoints/index.js';
+import type { RecipeBody } from '../checkpoints/recipe.js';
 import { groupFamilies, openIngredient, readRecipe, weightLayout, writeSoup } from '../checkpoints/index.js';
 import { mergeWeights } from './merge.js';
 import { mergeMethod } from './methods/index.js';
@@ -70,19 +71,12 @@ export async function replayMergeRecipe(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   ctx.progress?.(1, 2, 'writing');
-  const ingredients = recipe.ingredients.map((entry, i) => ({ ...entry, bytes: models[i]!.bytes }));
-  const written = await writeSoup({
-    family,
-    weights: merged.weights,
-    outputs,
-    recipe: {
-      method: recipe.method,
-      params: recipe.params,
-      ingredients,
-      ...(recipe.base ? { base: recipe.base } : {}),
-      ...(recipe.selection ? { selection: recipe.selection } : {}),
-    },
-  });
+  const { schema: _schema, tool: _tool, created: _created, outputs: _outputs, ...recorded } = recipe;
+  const body = {
+    ...recorded,
+    ingredients: recipe.ingredients.map((entry, i) => ({ ...entry, bytes: models[i]!.bytes })),
+  } as RecipeBody;
+  const written = await writeSoup({ family, weights: merged.weights, outputs, recipe: body });
   ctx.progress?.(2, 2, 'done');
   const reproduced = written.outputs.map((o) => {
     const recorded = recipe.outputs.find((r) => path.resolve(r.path) === o.path)?.sha256 ?? null;
@@ -94,7 +88,7 @@ export async function replayMergeRecipe(
     };
   });
   return {
-    recipe: { method: recipe.method, params: recipe.params, ingredients },
+    recipe: body,
     outputs: written.outputs,
     recipeFiles: written.recipeFiles,
     warnings: [...family.warnings.map((w) => w.message), ...merged.report.warnings],

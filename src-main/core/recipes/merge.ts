@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { TureenError } from '../../common/errors.js';
 import type { WeightAccumulator, WeightLayout } from '../checkpoints/index.js';
 import type { Precision } from '../checkpoints/accumulator.js';
-import type { MergeMethod, MergeReport } from './methods/method.js';
+import type { MergeMethod, MergeReport, Method } from './methods/method.js';
 import type { MergeSources } from './tensor-pass.js';
 import { mergeByTensor } from './tensor-pass.js';
 
@@ -14,7 +14,10 @@ export interface Merged {
 }
 
 /** The method's params with defaults, or a bad_request naming the field and the allowed range. */
-export function parseMethodParams(method: MergeMethod, raw: unknown): Record<string, unknown> {
+export function parseMethodParams(
+  method: Pick<Method, 'name' | 'params'>,
+  raw: unknown,
+): Record<string, unknown> {
   const parsed = method.params.safeParse(raw ?? {});
   if (parsed.success) return parsed.data as Record<string, unknown>;
   const issue = parsed.error.issues[0]!;

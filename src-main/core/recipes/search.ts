@@ -1,5 +1,5 @@
 import { TureenError } from '../../common/errors.js';
-import type { MergeMethod } from './methods/method.js';
+import type { Method } from './methods/method.js';
 
 /** A grid of one parameter, searched on the held-out set. */
 export interface SearchGrid {
@@ -14,7 +14,7 @@ export const MAX_SEARCH_POINTS = 101;
  * `lambda=0.2:1.6:0.2` → lambda at 0.2, 0.4, …, 1.6 (both ends included; values rounded to 12 significant
  * digits so 0.1-steps do not collect float drift). The parameter must be one the method can search.
  */
-export function parseSearch(text: string, method: MergeMethod): SearchGrid {
+export function parseSearch(text: string, method: Pick<Method, 'name' | 'searchable'>): SearchGrid {
   const match = /^([a-z_]+)=(-?[\d.]+(?:e-?\d+)?):(-?[\d.]+(?:e-?\d+)?):([\d.]+(?:e-?\d+)?)$/i.exec(
     text.trim(),
   );

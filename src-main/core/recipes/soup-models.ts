@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../common/canonical-json.js';
+import type { Precision } from '../checkpoints/accumulator.js';
 import type { FamilyGraph, Ingredient } from '../checkpoints/index.js';
 import { WeightAccumulator, familyGraph } from '../checkpoints/index.js';
 import type { ModelIdentity } from '../store/evaluation-store.js';
+import { sha256Parts } from '../workers/pool.js';
 import type { EvalModel } from '../inference/evaluator.js';
 import type { OpenedFamily } from '../checkpoints/open-family.js';
-import { sha256Parts } from '../workers/pool.js';
 
 export type IdentifiedModel = EvalModel & { identity: ModelIdentity };
 
@@ -26,9 +27,11 @@ export class SoupModels {
     return new SoupModels(sweep, graph, graphKey);
   }
 
-  /** A zeroed float32 accumulator over the family's weights. */
-  accumulator(): WeightAccumulator {
-    return new WeightAccumulator(this.graph.weightLayout);
+  /** A zeroed accumulator over the family graph's weights (float32 unless float64 is asked for). */
+  accumulator(precision?: Precision): WeightAccumulator {
+    return precision
+      ? new WeightAccumulator(this.graph.weightLayout, { precision })
+      : new WeightAccumulator(this.graph.weightLayout);
   }
 
   /**

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { cookWeights, replayRecipe, similarityOf } from '../checkpoints/cook.js';
+import { replayRecipe, similarityOf } from '../checkpoints/cook.js';
 import { listCheckpoints, listFamilies, scanFolder } from '../checkpoints/scan.js';
 import { isMergeRecipe, replayMergeRecipe } from '../recipes/merge-replay.js';
 import type { JobContext } from '../jobs.js';
@@ -10,7 +10,6 @@ type CheckpointChannels =
   | 'checkpoints:scan'
   | 'checkpoints:list'
   | 'checkpoints:families'
-  | 'checkpoints:cook'
   | 'checkpoints:replay'
   | 'checkpoints:similarity';
 
@@ -61,13 +60,6 @@ export function checkpointHandlers(ctx: ServiceContext): Handlers<CheckpointChan
     },
     'checkpoints:list': (req) => ({ checkpoints: listCheckpoints(ctx.db, req) }),
     'checkpoints:families': (req) => listFamilies(ctx.db, req),
-    'checkpoints:cook': (req) => {
-      allowed(ctx, [...req.ingredients, req.graph], req.outputs);
-      const jobId = ctx.jobs.start('cook', `Cook a ${req.method} soup`, (job) =>
-        cookWeights(req, engine(ctx, job, 'ingredients')),
-      );
-      return { jobId };
-    },
     'checkpoints:replay': (req) => {
       allowed(ctx, [req.recipe, req.graph], req.outputs ?? []);
       checkRecipeReplay(ctx, req.recipe, req.outputs);

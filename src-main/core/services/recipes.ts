@@ -1,6 +1,8 @@
-import { MergeMethodName } from '../../common/api/recipes.js';
+import { familyPickOf } from '../../common/api/family-pick.js';
+import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
+import type { RecipeBody } from '../checkpoints/recipe.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { compareSweep } from '../recipes/compare.js';
 import { loadComparison, saveComparison } from '../store/comparison-store.js';
@@ -10,7 +12,7 @@ import { getRecipe, listRecipes, updateRecipeOutputs } from '../store/recipe-sto
 import { loadParts, mixParts } from '../recipes/learned.js';
 import { mergeWeights } from '../recipes/merge.js';
 import { describeMethod } from '../recipes/methods/describe.js';
-import { MERGE_METHODS, mergeMethod } from '../recipes/methods/index.js';
+import { METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
@@ -35,7 +37,9 @@ export function recipeHandlers(
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
       const base = req.base ? checkReadable(ctx, req.base) : undefined;
-      if (req.out) checkWritable(ctx, req.out);
+      const graph = req.graph ? checkReadable(ctx, req.graph) : undefined;
+      const out = req.out ? checkWritable(ctx, req.out) : undefined;
+      const outputs = req.outputs?.map((o) => checkWritable(ctx, o));
       const jobId = ctx.jobs.start(`cook:${req.method}`, `Cook a ${req.method} soup`, (job) =>
         cook(ctx.db, new RecipeRunner(engine, settings, job, ctx.events), {
           ...req,
@@ -43,14 +47,18 @@ export function recipeHandlers(
           holdout,
           evals,
           base,
+          graph,
+          out,
+          outputs,
+          ...familyPickOf(req),
         }),
       );
       return { jobId };
     },
     'recipes:methods': () => ({
-      methods: MERGE_METHODS.map((m) => {
+      methods: METHODS.map((m) => {
         const d = describeMethod(m);
-        return { ...d, name: MergeMethodName.parse(d.name) };
+        return { ...d, name: RecipeMethod.parse(d.name) };
       }),
     }),
     'recipes:list': () => ({ recipes: listRecipes(ctx.db) }),
@@ -130,27 +138,12 @@ export function recipeHandlers(
           weights: sum,
           scale,
           outputs: [out],
+          // the stored recipe as it was cooked, with the files' sizes (a recipe file records them)
           recipe: {
-            method: recipe.method,
-            params: recipe.params,
-            ingredients: opened.map((ing, i) => ({
-              path: ing.path,
-              bytes: ing.bytes,
-              sha256: recipe.ingredients[i]!.sha256,
-              coefficient: recipe.ingredients[i]!.coefficient,
-            })),
-            ...(base && recipe.base
-              ? { base: { path: base.path, bytes: base.bytes, sha256: recipe.base.sha256 } }
-              : {}),
-            selection: {
-              holdout: recipe.holdout,
-              ...(recipe.merge ? { merge: recipe.merge } : {}),
-              ...(recipe.search ? { search: recipe.search } : {}),
-              steps: recipe.steps,
-              loss_curve: recipe.loss_curve,
-              weights_sha256: recipe.weights_sha256,
-            },
-          },
+            ...recipe,
+            ingredients: recipe.ingredients.map((entry, i) => ({ ...entry, bytes: opened[i]!.bytes })),
+            ...(base && recipe.base ? { base: { ...recipe.base, bytes: base.bytes } } : {}),
+          } as RecipeBody,
         });
         const outputs = written.outputs.map((o) => ({ path: o.path, sha256: o.sha256 }));
         updateRecipeOutputs(ctx.db, req.id, outputs);
@@ -175,6 +168,7 @@ export function recipeHandlers(
           evals,
           learnedBudget: req.learnedBudget,
           methods: req.methods,
+          ...familyPickOf(req),
         });
         return saveComparison(ctx.db, table);
       });

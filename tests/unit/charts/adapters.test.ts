@@ -138,12 +138,20 @@ describe('greedy and interpolation data', () => {
           size: 1,
         },
       ],
+    };
+    // one recipe per method (the recipe is a union keyed by method: only interpolation has points)
+    const interpolation = {
+      method: 'interpolate' as const,
+      params: {},
+      ingredients: [],
+      holdout: null,
+      weights_sha256: null,
       points: [{ alpha: 0.5, metrics: { test: metrics(0.6) } }],
     };
     expect(greedySteps(recipe, ['/k'])).toEqual([
       { step: 0, candidate: 'runs/b', heldout: 0.8, accepted: true },
     ]);
-    expect(interpolationPoints(recipe)).toEqual([{ alpha: 0.5, sets: { test: 0.6 } }]);
+    expect(interpolationPoints(interpolation)).toEqual([{ alpha: 0.5, sets: { test: 0.6 } }]);
   });
 });
 

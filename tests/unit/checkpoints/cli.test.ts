@@ -123,7 +123,11 @@ describe('tureen cook', () => {
       'lr=2e-5_wd=0.1',
       'lr=3e-5_wd=0.1',
     ]);
-    expect(res.json.outputs).toEqual([out, path.join(dir, 'out', 'uniform.safetensors')]);
+    // tureen/cook@1: outputs are objects {path, sha256, ...} for every method
+    expect((res.json.outputs as Array<{ path: string; sha256: string }>).map((o) => o.path)).toEqual([
+      out,
+      path.join(dir, 'out', 'uniform.safetensors'),
+    ]);
     const b2 = (await openIngredient(out).readTensor('fc2.bias')) as Float32Array;
     for (let j = 0; j < 3; j++)
       expect(b2[j]!).toBeCloseTo((weights[0]!.b2[j]! + weights[1]!.b2[j]! + weights[2]!.b2[j]!) / 3, 6);

@@ -88,7 +88,7 @@ afterAll(async () => {
 describe('serve mode: symlinks do not lead outside a kitchen', () => {
   it('refuses to cook into a link that points outside, also into a folder not yet made below it', async () => {
     for (const out of [path.join(sweep, 'out', 'soup.onnx'), path.join(sweep, 'out', 'new', 'soup.onnx')]) {
-      const answer = await call('checkpoints:cook', {
+      const answer = await call('recipes:cook', {
         method: 'uniform',
         ingredients: [path.join(sweep, 'runs')],
         outputs: [out],
@@ -97,7 +97,7 @@ describe('serve mode: symlinks do not lead outside a kitchen', () => {
       expect(answer.body.error?.message).toContain(outside);
       if (answer.body.jobId) await jobOutcome(answer.body.jobId);
     }
-    const read = await call('checkpoints:cook', {
+    const read = await call('recipes:cook', {
       method: 'uniform',
       ingredients: [path.join(sweep, 'runs', 'a.onnx'), path.join(sweep, 'out', 'c.onnx')],
       outputs: [path.join(sweep, 'soup.onnx')],
@@ -107,7 +107,7 @@ describe('serve mode: symlinks do not lead outside a kitchen', () => {
   });
 
   it('cooks inside the kitchen, also in a child folder whose name starts with two dots', async () => {
-    const fine = await call('checkpoints:cook', {
+    const fine = await call('recipes:cook', {
       method: 'uniform',
       ingredients: [path.join(sweep, 'runs', 'a.onnx'), path.join(sweep, 'runs', 'b.onnx')],
       outputs: [path.join(sweep, 'soups', 'soup.onnx')],
@@ -116,7 +116,7 @@ describe('serve mode: symlinks do not lead outside a kitchen', () => {
     expect(await jobOutcome(fine.body.jobId!)).toBe('done');
     expect(fs.existsSync(path.join(sweep, 'soups', 'soup.onnx.recipe.json'))).toBe(true);
     writeMlp(path.join(sweep, '..x', 'd.onnx'), randomMlp(4));
-    const answer = await call('checkpoints:cook', {
+    const answer = await call('recipes:cook', {
       method: 'uniform',
       ingredients: [path.join(sweep, '..x', 'd.onnx'), path.join(sweep, 'runs', 'a.onnx')],
       outputs: [path.join(sweep, '..x', 'soup.onnx')],
@@ -161,6 +161,8 @@ describe('serve mode: a recipe cannot name paths the request could not', () => {
       [path.join(sweep, 'merged.onnx')],
     );
     const document = JSON.parse(fs.readFileSync(withBase, 'utf8')) as Record<string, unknown>;
+    // (a base belongs to a merge method's recipe: the recipe schema is a union keyed by method)
+    document.method = 'task-arithmetic';
     document.base = { path: path.join(outside, 'c.onnx'), bytes: 1, sha256: '0'.repeat(64) };
     fs.writeFileSync(withBase, JSON.stringify(document));
     const base = await call('checkpoints:replay', { recipe: withBase });

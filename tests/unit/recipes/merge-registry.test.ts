@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MergeMethodName } from '../../../src-main/common/api/recipes.js';
+import { MergeMethodName, RecipeMethod } from '../../../src-main/common/api/recipes.js';
 import { TureenError } from '../../../src-main/common/errors.js';
 import { describeMethod } from '../../../src-main/core/recipes/methods/describe.js';
-import { MERGE_METHODS, mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
+import { MERGE_METHODS, METHODS, mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
 import { methodsMarkdown } from '../../../src-main/core/recipes/methods/markdown.js';
 import { parseSearch } from '../../../src-main/core/recipes/search.js';
 
@@ -70,7 +70,7 @@ describe('--search grids', () => {
 });
 
 describe('docs/cli.md', () => {
-  it('lists the merge methods exactly as the registry describes them', () => {
+  it('lists the methods exactly as the registry describes them', () => {
     const docs = fs.readFileSync(path.resolve(__dirname, '../../../docs/cli.md'), 'utf8');
     const begin = docs.indexOf('<!-- methods:begin');
     const end = docs.indexOf('<!-- methods:end -->');
@@ -83,5 +83,36 @@ describe('docs/cli.md', () => {
 describe('the contract', () => {
   it('names exactly the registered methods', () => {
     expect(MergeMethodName.options).toEqual(MERGE_METHODS.map((m) => m.name));
+  });
+});
+
+describe('the whole registry', () => {
+  it('holds the soups and the merges, and the contract names every method in registry order', () => {
+    expect(METHODS.map((m) => `${m.kind}:${m.name}`)).toEqual([
+      'soup:uniform',
+      'soup:greedy',
+      'soup:learned',
+      'soup:interpolate',
+      ...MERGE_METHODS.map((m) => `merge:${m.name}`),
+    ]);
+    expect(RecipeMethod.options).toEqual(METHODS.map((m) => m.name));
+  });
+
+  it('describes the soups with their params, defaults and ranges', () => {
+    const described = Object.fromEntries(METHODS.map((m) => [m.name, describeMethod(m)]));
+    expect(described.greedy!.params).toEqual([
+      expect.objectContaining({ name: 'strict', kind: 'boolean', default: false }),
+    ]);
+    expect(described.greedy!.needs.holdout).toBe(true);
+    expect(described.learned!.params).toEqual([
+      expect.objectContaining({ name: 'budget', kind: 'integer', default: 48, minimum: 4, maximum: 5000 }),
+      expect.objectContaining({ name: 'seed', kind: 'integer', default: 0 }),
+    ]);
+    expect(described.interpolate!.params.map((p) => [p.name, p.kind])).toEqual([
+      ['alpha', 'number'],
+      ['alphas', 'numbers'],
+    ]);
+    expect(described.uniform!.params).toEqual([]);
+    for (const d of Object.values(described)) expect(d.reference, d.name).toMatch(/\d{4}/);
   });
 });

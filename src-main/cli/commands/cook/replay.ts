@@ -1,14 +1,10 @@
 import path from 'node:path';
 import type { z } from 'zod';
-import type { WeightCookResult } from '../../../common/api/checkpoints.js';
+import type { ReplayResult } from '../../../common/api/checkpoints.js';
 import { listOption, stringOption } from '../../command.js';
+import { averagedText, cookJson } from './document.js';
 import type { CookVerb } from './verb.js';
 import { runJob } from './verb.js';
-import { cookOutput } from './uniform.js';
-
-type Replayed = z.output<typeof WeightCookResult> & {
-  reproduced: Array<{ path: string; sha256: string; recorded: string | null; same: boolean | null }>;
-};
 
 export const replayVerb: CookVerb = {
   name: 'replay',
@@ -19,12 +15,14 @@ export const replayVerb: CookVerb = {
     const recipe = path.resolve(stringOption(args, 'recipe')!);
     const outputs = listOption(args, 'out').map((o) => path.resolve(o));
     const graph = stringOption(args, 'graph');
-    const result = await runJob<Replayed>(ctx, 'checkpoints:replay', {
+    const result = await runJob<z.output<typeof ReplayResult>>(ctx, 'checkpoints:replay', {
       recipe,
       ...(outputs.length ? { outputs } : {}),
       ...(graph ? { graph: path.resolve(graph) } : {}),
     });
-    const output = cookOutput(result, { replayed: recipe, reproduced: result.reproduced });
+    for (const w of result.warnings) ctx.note(`warning: ${w}`);
+    // the same document as a cook, with no stored recipe and no evaluation (a replay only writes)
+    const cooked = { ...result, recipeId: null, evaluations: [] };
     const same = result.reproduced.map((r) =>
       r.same === null
         ? `${r.path}: no recorded hash to compare`
@@ -32,6 +30,9 @@ export const replayVerb: CookVerb = {
           ? `${r.path}: identical to the recorded soup`
           : `${r.path}: differs from the recorded soup (sha256 ${r.sha256.slice(0, 12)}… vs ${r.recorded!.slice(0, 12)}…)`,
     );
-    return { json: output.json, human: [output.human, ...same].join('\n') };
+    return {
+      json: cookJson(cooked, { replayed: recipe, reproduced: result.reproduced }),
+      human: [...averagedText(cooked), ...same].join('\n'),
+    };
   },
 };

@@ -38,6 +38,7 @@ const Params = z.object({
 
 /** Yu et al. 2024, "Language Models are Super Mario": drop and rescale (DARE), then sum or TIES. */
 export const dare: MergeMethod<typeof Params> = {
+  kind: 'merge',
   name: 'dare',
   title: 'DARE',
   summary:

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MergeMethod, MethodNeeds } from './method.js';
+import type { Method, MethodNeeds } from './method.js';
 
 /** One parameter of a method, as forms, CLI options and docs show it. */
 export interface ParamDescription {
@@ -17,6 +17,7 @@ export interface ParamDescription {
 
 export interface MethodDescription {
   name: string;
+  kind: Method['kind'];
   title: string;
   summary: string;
   reference: string;
@@ -35,7 +36,7 @@ interface JsonSchemaField {
 }
 
 /** The method as plain data (from its zod schema's JSON Schema): what the CLI, the forms and the docs list. */
-export function describeMethod(method: MergeMethod): MethodDescription {
+export function describeMethod(method: Method): MethodDescription {
   const schema = z.toJSONSchema(method.params, { io: 'input' }) as {
     properties?: Record<string, JsonSchemaField>;
   };
@@ -67,6 +68,7 @@ export function describeMethod(method: MergeMethod): MethodDescription {
   });
   return {
     name: method.name,
+    kind: method.kind,
     title: method.title,
     summary: method.summary,
     reference: method.reference,

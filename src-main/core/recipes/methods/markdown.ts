@@ -1,6 +1,6 @@
 import { describeMethod } from './describe.js';
 import type { ParamDescription } from './describe.js';
-import { MERGE_METHODS } from './index.js';
+import { METHODS } from './index.js';
 
 function bounds(p: ParamDescription): string {
   if (p.kind === 'boolean' || p.kind === 'numbers') return '';
@@ -10,14 +10,15 @@ function bounds(p: ParamDescription): string {
 }
 
 /**
- * The merge-method list of docs/cli.md, generated from the registry (a test keeps the docs equal to it):
+ * The method list of docs/cli.md, generated from the registry (a test keeps the docs equal to it):
  * one table row per parameter, with its default and range.
  */
 export function methodsMarkdown(): string {
   const lines: string[] = [];
-  for (const d of MERGE_METHODS.map(describeMethod)) {
+  for (const d of METHODS.map(describeMethod)) {
     const needs = [
       d.needs.base === 'required' ? 'a base' : d.needs.base === 'optional' ? 'optionally a base' : null,
+      d.needs.holdout ? 'a held-out set' : null,
       d.needs.models.max === d.needs.models.min
         ? `exactly ${d.needs.models.min} ingredients`
         : `at least ${d.needs.models.min} ingredient${d.needs.models.min > 1 ? 's' : ''}`,

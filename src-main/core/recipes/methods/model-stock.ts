@@ -10,6 +10,7 @@ const Params = z.object({});
  * from the base towards the ingredients' mean the soup goes. No data and nothing to tune.
  */
 export const modelStock: MergeMethod<typeof Params> = {
+  kind: 'merge',
   name: 'model-stock',
   title: 'Model Stock',
   summary:

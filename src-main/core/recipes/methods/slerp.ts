@@ -12,6 +12,7 @@ const Params = z.object({
  * task vectors, the base added back), linear where the two directions are nearly parallel — as mergekit.
  */
 export const slerp: MergeMethod<typeof Params> = {
+  kind: 'merge',
   name: 'slerp',
   title: 'SLERP',
   summary:

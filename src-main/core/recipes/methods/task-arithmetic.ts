@@ -12,6 +12,7 @@ const Params = z.object({
 
 /** Ilharco et al. 2023, "Editing models with task arithmetic": θ = θ₀ + λ Σ wᵢ (θᵢ − θ₀). */
 export const taskArithmetic: MergeMethod<typeof Params> = {
+  kind: 'merge',
   name: 'task-arithmetic',
   title: 'Task arithmetic',
   summary: 'θ = θ₀ + λ·Σ wᵢ(θᵢ − θ₀): the base plus the scaled sum of task vectors',

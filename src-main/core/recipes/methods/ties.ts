@@ -19,6 +19,7 @@ const Params = z.object({
 
 /** Yadav et al. 2023, "TIES-Merging": trim, elect sign, disjoint merge; per tensor as in mergekit. */
 export const ties: MergeMethod<typeof Params> = {
+  kind: 'merge',
   name: 'ties',
   title: 'TIES merging',
   summary:

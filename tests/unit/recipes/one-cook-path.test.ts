@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import type { Recipe } from '../../../src-main/common/api/recipes.js';
+import { RecipeFile } from '../../../src-main/common/api/recipes.js';
+import { runCli } from '../../../src-main/cli/main.js';
+import { Kitchen } from '../../../src-main/core/kitchen.js';
+import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
+
+/**
+ * One cook path: `tureen cook <method>`, `recipes:cook` and the soups of a comparison run the same recipe
+ * code, so what they record is identical; every cook answers one `tureen/cook@1` shape; and the recipe file
+ * is the contract's Recipe with its header.
+ */
+const kitchenDir = path.join(fixtureDir, 'kitchen');
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-one-cook-')));
+let kitchen: Kitchen;
+
+beforeAll(() => {
+  ensureHostBuilt();
+  kitchen = new Kitchen({ transport: 'cli', dataDir: path.join(tmp, 'data'), demoKitchen: null });
+});
+afterAll(() => {
+  kitchen.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function cli(argv: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli([...argv, '--db', path.join(tmp, 'cli.sqlite')], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    isTTY: false,
+  });
+  return { code, json: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {}, stderr };
+}
+
+describe('a comparison and tureen cook record the same recipe', () => {
+  it('for every soup and merge method: params, ingredients, steps, loss curve, search and weights', async () => {
+    const table = await kitchen.run('compare:run', {
+      folders: [kitchenDir],
+      learnedBudget: 8,
+      methods: ['uniform', 'greedy', 'learned', 'task-arithmetic', 'ties', 'model-stock'],
+    });
+    const rows = table.rows.filter((r) => r.recipeId !== null);
+    expect(rows.map((r) => r.method ?? r.kind)).toEqual([
+      'uniform_soup',
+      'greedy_soup',
+      'learned_soup',
+      'task-arithmetic',
+      'ties',
+      'model-stock',
+    ]);
+    const asked: Record<string, { params?: Record<string, unknown>; search?: string }> = {
+      uniform_soup: {},
+      greedy_soup: {},
+      learned_soup: { params: { budget: 8, seed: 0 } },
+      'task-arithmetic': { search: 'lambda=0.2:1.6:0.2' },
+      ties: {},
+      'model-stock': {},
+    };
+    for (const row of rows) {
+      const fromCompare = (await kitchen.call('recipes:get', { id: row.recipeId! })).recipe;
+      const method = fromCompare.method;
+      const cooked = await kitchen.run('recipes:cook', {
+        method,
+        ingredients: [kitchenDir],
+        ...asked[row.method ?? row.kind],
+      });
+      // the whole recipe: today's learned recipe in a comparison lacked optimiser/objective, greedy's order
+      expect(cooked.recipe, method).toEqual(fromCompare);
+      expect(cooked.recipe.weights_sha256, method).not.toBeNull();
+    }
+    const learned = (await kitchen.call('recipes:get', { id: rows[2]!.recipeId! })).recipe;
+    expect(learned.params).toMatchObject({
+      budget: 8,
+      seed: 0,
+      objective: 'held-out cross-entropy',
+      optimiser: expect.stringContaining('cma-es'),
+    });
+    const greedy = (await kitchen.call('recipes:get', { id: rows[1]!.recipeId! })).recipe;
+    expect(greedy.params).toEqual({
+      precision: 'f32',
+      rule: '>=',
+      order: 'held-out correct count descending, ties by relative path ascending',
+    });
+  }, 300_000);
+});
+
+describe('tureen/cook@1 has one shape', () => {
+  it('uniform (averaged only) and greedy (evaluated) answer the same keys, outputs as {path, sha256}', async () => {
+    const uniformOut = path.join(tmp, 'uniform.onnx');
+    const uniform = await cli([
+      'cook',
+      'uniform',
+      path.join(kitchenDir, 'sweep'),
+      '--out',
+      uniformOut,
+      '--json',
+    ]);
+    expect(uniform.code, uniform.stderr).toBe(0);
+    const greedyOut = path.join(tmp, 'greedy.onnx');
+    const greedy = await cli(['cook', 'greedy', kitchenDir, '--out', greedyOut, '--json']);
+    expect(greedy.code, greedy.stderr).toBe(0);
+    expect(Object.keys(uniform.json).sort()).toEqual(Object.keys(greedy.json).sort());
+    expect(uniform.json.evaluations).toEqual([]);
+    expect((greedy.json.evaluations as unknown[]).length).toBeGreaterThan(0);
+    for (const [doc, out] of [
+      [uniform.json, uniformOut],
+      [greedy.json, greedyOut],
+    ] as const) {
+      const outputs = doc.outputs as Array<{ path: string; sha256: string }>;
+      expect(outputs).toEqual([
+        expect.objectContaining({ path: out, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+      ]);
+      // the file beside the soup is the contract's recipe (one variant per method) with its header
+      const file = RecipeFile.parse(JSON.parse(fs.readFileSync(`${out}.recipe.json`, 'utf8')));
+      const { schema, tool, created, outputs: recorded, ...recipe } = file;
+      expect(schema).toBe('tureen/recipe@1');
+      expect(tool.name).toBe('tureen');
+      expect(created).not.toBe('');
+      expect(recorded).toEqual([{ path: out, sha256: outputs[0]!.sha256 }]);
+      expect(recipe).toEqual(doc.recipe);
+    }
+    const steps = (greedy.json.recipe as z.output<typeof Recipe>).steps;
+    expect(steps?.length).toBe(6);
+  }, 300_000);
+
+  it('a recipe file of the older layout (what chose the soup under "selection") still replays', async () => {
+    const out = path.join(tmp, 'old-greedy.onnx');
+    const cooked = await cli(['cook', 'greedy', kitchenDir, '--out', out, '--json']);
+    expect(cooked.code, cooked.stderr).toBe(0);
+    const file = JSON.parse(fs.readFileSync(`${out}.recipe.json`, 'utf8')) as Record<string, unknown>;
+    const { holdout, steps, weights_sha256, ...rest } = file;
+    fs.writeFileSync(
+      `${out}.recipe.json`,
+      JSON.stringify({ ...rest, selection: { holdout, steps, weights_sha256 } }),
+    );
+    const replay = await cli(['cook', '--recipe', `${out}.recipe.json`, '--json']);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.json.recipe_id).toBeNull();
+    expect((replay.json.recipe as { steps: unknown[] }).steps).toEqual(steps);
+    expect(replay.json.reproduced).toEqual([expect.objectContaining({ path: out })]);
+  }, 300_000);
+});
