@@ -22,8 +22,8 @@ export function liveGreedySteps(steps: readonly GreedyStepEvent[], jobId: string
     .map((s) => ({
       step: s.step,
       candidate: displayName(s.candidate),
-      holdoutTop1: s.holdoutTop1,
+      holdoutTop1: s.holdout_top1,
       accepted: s.accepted,
-      size: s.soupSize,
+      size: s.size,
     }));
 }

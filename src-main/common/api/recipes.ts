@@ -412,17 +412,7 @@ export const recipesApi = {
 
 export const recipesEvents = {
   'recipes:step': event(
-    'A greedy soup (cook or compare job) finished a step; step 0 is the best single ingredient',
-    z.object({
-      jobId: z.string(),
-      step: z.number().int(),
-      /** path relative to the folder given, as in the recipe's steps */
-      candidate: z.string(),
-      holdoutCorrect: z.number().int(),
-      holdoutTop1: z.number(),
-      accepted: z.boolean(),
-      /** number of ingredients in the soup after this step */
-      soupSize: z.number().int(),
-    }),
+    "A greedy soup (cook or compare job) finished a step: the recipe's GreedyStep (candidate relative to the folder given), with the job's id; step 0 is the best single ingredient",
+    GreedyStep.extend({ jobId: z.string() }),
   ),
 };

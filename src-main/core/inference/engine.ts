@@ -26,7 +26,8 @@ export interface RunSettings {
   notes: string[];
 }
 
-export interface EngineContext {
+/** What the engine keeps of its Kitchen: the store (evaluations, settings) and the data folder. */
+interface EngineStore {
   db: Database;
   paths: TureenPaths;
 }
@@ -49,7 +50,7 @@ export class EvaluationEngine {
   readonly evaluator: Evaluator;
 
   constructor(
-    private readonly ctx: EngineContext,
+    private readonly ctx: EngineStore,
     spawner?: HostSpawner,
   ) {
     // the Kitchen passes the Electron shell's utilityProcess spawner; without one the host is forked

@@ -24,15 +24,7 @@ export class RecipeRunner {
   /** Publish a finished greedy step (`recipes:step`) so a live table need not wait for the recipe. */
   greedyStep(step: z.output<typeof GreedyStep>): void {
     if (!this.job || !this.events) return;
-    this.events.emit('recipes:step', {
-      jobId: this.job.jobId,
-      step: step.step,
-      candidate: step.candidate,
-      holdoutCorrect: step.holdout_correct,
-      holdoutTop1: step.holdout_top1,
-      accepted: step.accepted,
-      soupSize: step.size,
-    });
+    this.events.emit('recipes:step', { jobId: this.job.jobId, ...step });
   }
 
   get signal(): AbortSignal | undefined {

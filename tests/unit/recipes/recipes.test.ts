@@ -116,7 +116,7 @@ describe('recipes on the fixture sweep (numpy reference)', () => {
     const cookJob = (await kitchen.call('jobs:list', {})).jobs.find((j) => j.kind === 'cook:greedy')!;
     expect(published.map((p) => p.jobId)).toEqual(steps.map(() => cookJob.jobId));
     expect(
-      published.map((p) => [p.step, p.candidate, p.holdoutCorrect, p.holdoutTop1, p.accepted, p.soupSize]),
+      published.map((p) => [p.step, p.candidate, p.holdout_correct, p.holdout_top1, p.accepted, p.size]),
     ).toEqual(steps.map((s) => [s.step, s.candidate, s.holdout_correct, s.holdout_top1, s.accepted, s.size]));
     expect(steps.map((s) => [s.candidate, s.holdout_correct, s.accepted])).toEqual(
       expected.greedy.steps.map((s) => [s.candidate, s.holdout_correct, s.accepted]),

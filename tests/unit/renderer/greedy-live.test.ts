@@ -8,16 +8,16 @@ function step(
   candidate: string,
   correct: number,
   accepted: boolean,
-  soupSize: number,
+  size: number,
 ): GreedyStepEvent {
   return {
     jobId,
     step: n,
     candidate,
-    holdoutCorrect: correct,
-    holdoutTop1: correct / 100,
+    holdout_correct: correct,
+    holdout_top1: correct / 100,
     accepted,
-    soupSize,
+    size,
   };
 }
 
