@@ -239,7 +239,10 @@ const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 async function main() {
   const dir = path.resolve(arg('dir', os.tmpdir()));
   const wantGiB = Number(arg('gb', '6'));
-  const fitSizes = arg('fit-mb', '48,512').split(',').map(Number);
+  const fitSizes = arg('fit-mb', '48,512')
+    .split(',')
+    .map(Number)
+    .filter((x) => x > 0);
   const repeats = Number(arg('repeats', '3'));
   const modelKind = arg('model', 'tiny');
   const work = fs.mkdtempSync(path.join(dir, 'tureen-bench-stream-'));

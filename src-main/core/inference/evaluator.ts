@@ -89,7 +89,7 @@ export class Evaluator {
       );
       const run = await this.host.evaluate(
         model.hash,
-        { file: set.file, hash: set.hash },
+        { file: set.file, hash: set.hash, stamp: set.stamp },
         options.batchSize,
         {
           ...(options.signal ? { signal: options.signal } : {}),

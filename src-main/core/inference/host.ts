@@ -185,7 +185,7 @@ export class InferenceHost {
   /** Run every batch of an eval set through a loaded model; cancellable between batches. */
   async evaluate(
     modelKey: string,
-    evalset: { file: string; hash: string },
+    evalset: { file: string; hash: string; stamp?: { size: number; mtimeMs: number; ino: number } },
     batchSize: number,
     options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
   ): Promise<HostEvaluation> {
@@ -199,6 +199,7 @@ export class InferenceHost {
         modelKey,
         evalsetFile: evalset.file,
         evalsetHash: evalset.hash,
+        ...(evalset.stamp ? { evalsetStamp: evalset.stamp } : {}),
         batchSize,
       },
       generation,

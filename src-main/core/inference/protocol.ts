@@ -41,6 +41,11 @@ export type HostRequest =
       modelKey: string;
       evalsetFile: string;
       evalsetHash: string;
+      /**
+       * size, mtime and inode of the file when the caller hashed it: the host then checks these instead of
+       * hashing the file again (and refuses a file whose stamp differs); without it, the host hashes
+       */
+      evalsetStamp?: { size: number; mtimeMs: number; ino: number };
       batchSize: number;
     }
   | { type: 'cancel'; id: number }

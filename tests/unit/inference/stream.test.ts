@@ -186,4 +186,19 @@ describe('streaming evaluation', () => {
     const error = await evaluator.evaluate(fileModel(tiny), set, options).catch((e: unknown) => e as Error);
     expect((error as Error).message).toMatch(/changed since it was validated/);
   });
+
+  it('hashes the file itself when the caller sends no stamp, and refuses a hash that does not match', async () => {
+    const tiny = path.join(tmp, 'tiny-nostamp.onnx');
+    writeTinyModel(tiny, { channels: 3, height: 8, width: 8, classes: 10 });
+    const file = path.join(tmp, 'nostamp.safetensors');
+    writeImageSet(file, 40, 8);
+    const set = readEvalSet(file);
+    await host.load('nostamp', { kind: 'file', path: tiny }, 'cpu', 1);
+    const good = await host.evaluate('nostamp', { file, hash: set.hash }, 16);
+    expect(good.n).toBe(40);
+    const error = await host
+      .evaluate('nostamp', { file, hash: '0'.repeat(64) }, 16)
+      .catch((e: unknown) => e as Error);
+    expect((error as Error).message).toMatch(/changed since it was validated/);
+  });
 });
