@@ -1,4 +1,3 @@
-import { familyPickOf } from '../../common/api/family-pick.js';
 import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
@@ -16,7 +15,7 @@ import { METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable, checkWritable } from './kitchens.js';
+import { checkReadable, checkWritable, familyPickFor } from './kitchens.js';
 
 export function recipeHandlers(
   ctx: ServiceContext,
@@ -50,7 +49,7 @@ export function recipeHandlers(
           graph,
           out,
           outputs,
-          ...familyPickOf(req),
+          ...familyPickFor(ctx, req, ingredients),
         }),
       );
       return { jobId };
@@ -168,7 +167,7 @@ export function recipeHandlers(
           evals,
           learnedBudget: req.learnedBudget,
           methods: req.methods,
-          ...familyPickOf(req),
+          ...familyPickFor(ctx, req, folders),
         });
         return saveComparison(ctx.db, table);
       });
