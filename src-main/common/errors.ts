@@ -1,5 +1,5 @@
 /** Error codes that cross the API boundary. Add new ones here, never ad-hoc strings. */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   'bad_request',
   'unknown_channel',
   'unauthorized',
@@ -45,7 +45,7 @@ export class TureenError extends Error {
   }
 }
 
-export function isErrorInfo(value: unknown): value is ErrorInfo {
+function isErrorInfo(value: unknown): value is ErrorInfo {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.code === 'string' && typeof v.message === 'string';

@@ -25,7 +25,7 @@ export interface JobContext {
 }
 
 /** The typed error of a job that failed or was cancelled. */
-export function jobError(summary: Summary): TureenError {
+function jobError(summary: Summary): TureenError {
   const error = summary.error ?? { code: 'cancelled', message: `${summary.title}: cancelled` };
   return new TureenError(error.code as TureenError['code'], error.message, error.detail);
 }

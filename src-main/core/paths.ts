@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * Where Tureen keeps its database and caches. The Electron app, serve mode and the CLI must agree,
  * so Electron's own app.getPath() is deliberately not used (on Linux it points at ~/.config).
  */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.TUREEN_HOME) return path.resolve(env.TUREEN_HOME);
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Tureen');

@@ -13,7 +13,7 @@ export interface BarrierPair {
   barrier: number;
 }
 
-export interface BarrierGrid {
+interface BarrierGrid {
   /** runs in display order: held-out top-1 descending, ties by label */
   runs: BarrierRun[];
   /** values[i][j]: barrier of the pair, null on the diagonal and for pairs that were not evaluated */

@@ -1,6 +1,6 @@
 /** Pure layout arithmetic for the charts (pixel boxes), unit-tested in Node. */
 
-export interface Margin {
+interface Margin {
   top: number;
   right: number;
   bottom: number;
@@ -21,7 +21,7 @@ export interface Frame {
   innerHeight: number;
 }
 
-export const DEFAULT_MARGIN: Margin = { top: 12, right: 16, bottom: 44, left: 56 };
+const DEFAULT_MARGIN: Margin = { top: 12, right: 16, bottom: 44, left: 56 };
 
 export function frame(width: number, height: number, margin: Margin = DEFAULT_MARGIN): Frame {
   const innerWidth = Math.max(0, width - margin.left - margin.right);
@@ -39,7 +39,7 @@ export function frame(width: number, height: number, margin: Margin = DEFAULT_MA
   };
 }
 
-export interface Cell {
+interface Cell {
   index: number;
   row: number;
   column: number;

@@ -7,7 +7,7 @@ import type { ModelKind } from './types.js';
  * CSS variables set in ChartFigure.svelte so the dark theme can lighten black; markers differ too, so the
  * charts read in greyscale print.
  */
-export interface KindStyle {
+interface KindStyle {
   label: string;
   color: string;
   shape: SymbolType;
@@ -86,7 +86,7 @@ export const KIND_STYLES: Record<ModelKind, KindStyle> = {
 };
 
 /** Colours for series without a kind (eval sets on interpolation curves), in Okabe–Ito order. */
-export const SERIES_COLORS = [
+const SERIES_COLORS = [
   'var(--chart-1)',
   'var(--chart-2)',
   'var(--chart-3)',

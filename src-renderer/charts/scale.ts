@@ -4,7 +4,7 @@
  */
 
 export type Domain = readonly [number, number];
-export type Range = readonly [number, number];
+type Range = readonly [number, number];
 
 /** A scale maps a value to a pixel position; `ticks` are values worth labelling. */
 export interface Scale {
@@ -123,7 +123,7 @@ export function logit(p: number): number {
 }
 
 /** Accuracies plotted on a logit axis are clamped away from 0 and 1, where the logit is infinite. */
-export const LOGIT_CLAMP = 1e-4;
+const LOGIT_CLAMP = 1e-4;
 
 const clampProbability = (p: number) => Math.min(1 - LOGIT_CLAMP, Math.max(LOGIT_CLAMP, p));
 

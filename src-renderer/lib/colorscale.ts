@@ -4,7 +4,7 @@
  * print, and in both themes) and the text on top keeps its contrast.
  */
 
-export interface ColumnScale {
+interface ColumnScale {
   min: number;
   max: number;
   /** position of a value in [0, 1], or null when it has no colour (missing, or the column is constant) */

@@ -119,7 +119,7 @@ const KIND_ORDER = [
 ];
 
 /** The set NLL, ECE and McNemar are read on: the first in-distribution test set, else the first set. */
-export function metricsSetName(sets: readonly CompareSet[]): string | null {
+function metricsSetName(sets: readonly CompareSet[]): string | null {
   return (sets.find((s) => s.role === 'id') ?? sets[0])?.name ?? null;
 }
 

@@ -9,7 +9,6 @@ import type {
 import type { EvalSetSummary, LeakageWarning } from '../../src-main/common/api/evalsets.js';
 import type { EvaluationRecord } from '../../src-main/common/api/evaluations.js';
 import type {
-  CompareRow as CompareRowSchema,
   CompareTable as CompareTableSchema,
   CookResult as CookResultSchema,
   GreedyStep as GreedyStepSchema,
@@ -29,7 +28,6 @@ export type GreedyStep = z.output<typeof GreedyStepSchema>;
 export type GreedyStepEvent = z.output<(typeof recipesEvents)['recipes:step']['payload']>;
 export type CookResult = z.output<typeof CookResultSchema>;
 export type ApiCompareTable = z.output<typeof CompareTableSchema>;
-export type ApiCompareRow = z.output<typeof CompareRowSchema>;
 export type Checkpoint = z.output<typeof CheckpointSummary>;
 export type Family = z.output<typeof FamilySummary>;
 export type Mismatch = z.output<typeof MismatchSchema>;

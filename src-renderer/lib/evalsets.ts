@@ -1,7 +1,7 @@
 /** Checks on the eval sets as a whole that the UI explains before anything runs. */
 import type { EvalSet, Leakage } from './domain.js';
 
-export interface EvalSetProblem {
+interface EvalSetProblem {
   /** the set it concerns, or null for the collection */
   path: string | null;
   severity: 'error' | 'warning';

@@ -8,7 +8,7 @@ export type JobOutcome<C extends JobChannel> =
   { summary: JobSummary; result: JobResult<C> } | { summary: JobSummary; result: null };
 
 /** Every job of this session as the service reports it, kept live from job events. */
-export class JobsState {
+class JobsState {
   jobs = $state<JobSummary[]>([]);
 
   constructor() {
@@ -69,7 +69,7 @@ export class JobsState {
 }
 
 /** The typed error of a failed job. */
-export function jobFailure(summary: JobSummary): ApiError {
+function jobFailure(summary: JobSummary): ApiError {
   return new ApiError(
     (summary.error ?? { code: 'internal', message: `${summary.title} failed` }) as ErrorInfo,
   );

@@ -2,7 +2,7 @@
 import type { Evaluation, EvalSet } from './domain.js';
 import { shortRunNames } from './paths.js';
 
-export interface MatrixModelRow {
+interface MatrixModelRow {
   id: string;
   label: string;
   path: string | null;

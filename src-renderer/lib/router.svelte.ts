@@ -1,5 +1,5 @@
 /** Hash routes (#/kitchens): they work the same from file:// in Electron and over HTTP. */
-export class Router {
+class Router {
   route = $state(Router.read());
 
   constructor() {

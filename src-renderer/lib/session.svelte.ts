@@ -7,7 +7,7 @@ import type { Kitchen } from './types';
  * What the workbench views started in this window, kept across navigation: going to Compare and back to
  * Cook shows the same running job or recipe card instead of an empty form.
  */
-export class WorkbenchSession {
+class WorkbenchSession {
   scanJobId = $state<string | null>(null);
   evaluateJobId = $state<string | null>(null);
   lastEvaluation = $state<{ state: string; seconds: number; fresh: number; cached: number } | null>(null);

@@ -8,7 +8,7 @@ import EvaluateView from './EvaluateView.svelte';
 import KitchensView from './KitchensView.svelte';
 import ReportView from './ReportView.svelte';
 
-export interface ViewEntry {
+interface ViewEntry {
   route: string;
   label: string;
   component: Component<{ info: AppInfo | null }>;

@@ -72,7 +72,7 @@ function numberList(args: ParsedArgs, name: string): number[] | undefined {
 }
 
 /** The request `evalsets:import` takes, from the command line. */
-export function dataImportRequest(args: ParsedArgs): ApiRequest<'evalsets:import'> {
+function dataImportRequest(args: ParsedArgs): ApiRequest<'evalsets:import'> {
   const [folder, ...extra] = args.positionals;
   if (!folder)
     throw new TureenError(
@@ -111,7 +111,7 @@ export function dataImportRequest(args: ParsedArgs): ApiRequest<'evalsets:import
 }
 
 /** The `tureen/data-import@1` document (docs/cli.md). */
-export function dataImportJson(r: ImportResult) {
+function dataImportJson(r: ImportResult) {
   return {
     schema: 'tureen/data-import@1',
     path: r.path,

@@ -2,9 +2,9 @@ import type http from 'node:http';
 import { TureenError } from '../../common/errors.js';
 
 /** Largest request body of any channel: requests carry paths and options, never file contents. */
-export const MAX_BODY_BYTES = 256 * 1024;
+const MAX_BODY_BYTES = 256 * 1024;
 /** Bytes of request bodies held at once across all requests; beyond it a request is refused, not queued. */
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /** A refusal with its own HTTP status (413, 503) where the error code alone would not say it. */
 export class HttpRefusal extends TureenError {

@@ -8,7 +8,7 @@ export function bindsAllInterfaces(host: string): boolean {
 }
 
 /** A host name as compared: lower case, without brackets around IPv6 or an interface scope (`%eth0`). */
-export function normaliseHost(host: string): string {
+function normaliseHost(host: string): string {
   return host
     .trim()
     .toLowerCase()
@@ -25,7 +25,7 @@ export function hostOfHeader(header: string | undefined): string {
 }
 
 /** The addresses of this machine's interfaces that a socket bound to `host` accepts connections on. */
-export function interfaceAddresses(host: string): string[] {
+function interfaceAddresses(host: string): string[] {
   const families = host === '0.0.0.0' ? ['IPv4'] : ['IPv4', 'IPv6'];
   const out: string[] = [];
   for (const list of Object.values(os.networkInterfaces())) {
@@ -51,7 +51,7 @@ export function allowedHostNames(host: string): Set<string> {
 }
 
 /** `host` as it goes into a URL: IPv6 addresses in brackets. */
-export function hostForUrl(host: string): string {
+function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 

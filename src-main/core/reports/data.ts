@@ -32,7 +32,7 @@ export async function recipesOf(client: ApiClient, kitchen: Kitchen, method: str
 }
 
 /** A stored uniform soup of exactly these ingredient paths, if one was cooked. */
-export async function findUniformOf(
+async function findUniformOf(
   client: ApiClient,
   kitchen: Kitchen,
   paths: readonly string[],

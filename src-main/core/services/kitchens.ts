@@ -38,7 +38,7 @@ export function familyPickFor(
 }
 
 /** Resolve and check a folder the user wants to register; the error says what is wrong and what to do. */
-export function checkKitchenFolder(input: string): string {
+function checkKitchenFolder(input: string): string {
   const absolute = path.resolve(input.trim());
   let stat: fs.Stats;
   try {
@@ -105,7 +105,7 @@ const SHARED_FOLDERS = [
  * filesystem root, a system folder, a shared top-level folder, or the home folder (or above it), where
  * SSH keys and browser profiles would become readable over HTTP. A subfolder of home is fine.
  */
-export function refuseSystemFolder(real: string, what: string): void {
+function refuseSystemFolder(real: string, what: string): void {
   const home = realPathOf(os.homedir());
   const reason =
     path.parse(real).root === real
@@ -128,7 +128,7 @@ export function refuseSystemFolder(real: string, what: string): void {
   }
 }
 
-export function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDemo = false): Kitchen {
+function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDemo = false): Kitchen {
   const folder = checkKitchenFolder(input);
   // The shipped demo may live under /usr or /opt in an installed app; it is Tureen's own folder.
   if (!isDemo) refuseSystemFolder(folder, 'a kitchen');
@@ -149,7 +149,7 @@ export function registerKitchen(ctx: ServiceContext, input: string, name?: strin
  * path is checked with its symlinks resolved (the nearest existing ancestor for a file not yet written), so
  * a link inside a kitchen that points elsewhere does not count as inside.
  */
-export function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
+function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
   const target = path.resolve(file);
   const real = realPathOf(target);
   for (const kitchen of listKitchens(ctx)) if (isReallyWithin(kitchen.path, target)) return kitchen;

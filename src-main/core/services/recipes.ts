@@ -1,3 +1,4 @@
+import { familyPickOf } from '../../common/api/family-pick.js';
 import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
@@ -15,7 +16,7 @@ import { METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable, checkWritable, familyPickFor } from './kitchens.js';
+import { checkReadable, checkWritable } from './kitchens.js';
 
 export function recipeHandlers(
   ctx: ServiceContext,
@@ -49,7 +50,7 @@ export function recipeHandlers(
           graph,
           out,
           outputs,
-          ...familyPickFor(ctx, req, ingredients),
+          ...familyPickOf(req),
         }),
       );
       return { jobId };
@@ -167,7 +168,7 @@ export function recipeHandlers(
           evals,
           learnedBudget: req.learnedBudget,
           methods: req.methods,
-          ...familyPickFor(ctx, req, folders),
+          ...familyPickOf(req),
         });
         return saveComparison(ctx.db, table);
       });
