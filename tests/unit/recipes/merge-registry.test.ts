@@ -102,6 +102,8 @@ describe('the whole registry', () => {
     const described = Object.fromEntries(METHODS.map((m) => [m.name, describeMethod(m)]));
     expect(described.greedy!.params).toEqual([
       expect.objectContaining({ name: 'strict', kind: 'boolean', default: false }),
+      expect.objectContaining({ name: 'with-replacement', kind: 'boolean', default: false }),
+      expect.objectContaining({ name: 'passes', kind: 'integer', default: 3, minimum: 2, maximum: 10 }),
     ]);
     expect(described.greedy!.needs.holdout).toBe(true);
     expect(described.learned!.params).toEqual([

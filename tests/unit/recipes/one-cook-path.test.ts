@@ -146,3 +146,42 @@ describe('tureen/cook@1 has one shape', () => {
     expect(replay.json.reproduced).toEqual([expect.objectContaining({ path: out })]);
   }, 300_000);
 });
+
+describe('greedy with replacement (issue 13)', () => {
+  it('offers every ingredient again in later passes; coefficients are counts (NumPy reference)', async () => {
+    const want = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'greedy-replacement.json'), 'utf8')) as {
+      passes: number;
+      steps: Array<{ candidate: string; holdout_correct: number; accepted: boolean; size: number }>;
+      counts: Record<string, number>;
+      additions: number;
+      holdout_correct: number;
+    };
+    const cooked = await kitchen.run('recipes:cook', {
+      method: 'greedy',
+      ingredients: [kitchenDir],
+      params: { 'with-replacement': true, passes: want.passes },
+    });
+    const recipe = cooked.recipe;
+    if (recipe.method !== 'greedy') throw new Error('not a greedy recipe');
+    expect(
+      recipe.steps.map((s) => ({
+        candidate: s.candidate,
+        holdout_correct: s.holdout_correct,
+        accepted: s.accepted,
+        size: s.size,
+      })),
+    ).toEqual(want.steps);
+    expect(recipe.params).toMatchObject({ 'with-replacement': true, passes: want.passes, rule: '>=' });
+    const coefficients = Object.fromEntries(
+      recipe.ingredients.map((i) => [path.relative(kitchenDir, i.path), i.coefficient]),
+    );
+    expect(coefficients).toEqual(
+      Object.fromEntries(Object.entries(want.counts).map(([r, c]) => [r, c / want.additions])),
+    );
+    expect(cooked.evaluations[0]!.correct).toBe(want.holdout_correct);
+    // without the option the soup is the paper's (one pass, no repeats), as before
+    const plain = await kitchen.run('recipes:cook', { method: 'greedy', ingredients: [kitchenDir] });
+    expect(plain.recipe.steps).toHaveLength(6);
+    expect(plain.recipe.params).not.toHaveProperty('with-replacement');
+  }, 300_000);
+});

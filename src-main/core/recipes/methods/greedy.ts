@@ -32,6 +32,19 @@ const Params = z.object({
     .boolean()
     .default(false)
     .describe("accept only strictly better candidates (the authors' code) instead of not worse (the paper)"),
+  'with-replacement': z
+    .boolean()
+    .default(false)
+    .describe(
+      "after the paper's pass, offer every ingredient again (accepted ones too) in further passes; an ingredient's weight is the times it was added",
+    ),
+  passes: z
+    .number()
+    .int()
+    .min(2)
+    .max(10)
+    .default(3)
+    .describe('with --with-replacement: passes over the order in all (a pass that adds nothing ends it)'),
 });
 
 /** The paper's order, recorded in every greedy recipe. */
@@ -50,12 +63,26 @@ export const greedy: SoupMethod<typeof Params> = {
   async cook(params, env) {
     const { runner, models, holdout } = heldOut(env, 'greedy');
     const ranked = await rankOnHoldout(runner, models, env.sweep, holdout);
-    const soup = await greedySoup(runner, models, ranked, holdout, params.strict);
-    const scale = 1 / soup.accepted.length;
+    const replacement = params['with-replacement'];
+    const soup = await greedySoup(runner, models, ranked, holdout, params.strict, {
+      withReplacement: replacement,
+      passes: params.passes,
+    });
+    const total = soup.accepted.length;
+    const scale = 1 / total;
+    // with replacement an ingredient may be in the soup several times: its coefficient is count / total
+    const counts = new Map<Ingredient, number>();
+    for (const a of soup.accepted) counts.set(a.item, (counts.get(a.item) ?? 0) + 1);
     return {
-      label: `greedy soup (${soup.accepted.length} of ${ranked.length})`,
-      parts: soup.accepted.map((a) => ({ ingredient: a.item, coefficient: scale })),
-      params: { rule: params.strict ? '>' : '>=', order: GREEDY_ORDER },
+      label: replacement
+        ? `greedy soup with replacement (${total} additions of ${counts.size} of ${ranked.length})`
+        : `greedy soup (${total} of ${ranked.length})`,
+      parts: [...counts].map(([ingredient, count]) => ({ ingredient, coefficient: count * scale })),
+      params: {
+        rule: params.strict ? '>' : '>=',
+        order: GREEDY_ORDER,
+        ...(replacement ? { 'with-replacement': true, passes: params.passes } : {}),
+      },
       fields: { steps: soup.steps },
       weights: { sum: soup.sum, scale },
     };
