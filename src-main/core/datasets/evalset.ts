@@ -525,7 +525,7 @@ export class EvalSetDigest {
   }
 }
 
-/** The eval-set hash of tensors held in memory (what tests and writers that have the bytes use). */
+/** The eval-set hash over whole tensors in memory: the form the streaming digest must equal (tests compare). */
 export function evalSetHash(
   inputs: readonly { name: string; dtype: DType; shape: number[]; bytes: Uint8Array }[],
   labels: { dtype: DType; shape: number[]; bytes: Uint8Array },

@@ -147,10 +147,12 @@ const yieldToMessages = () => new Promise<void>((resolve) => setImmediate(resolv
 
 /**
  * Streams the eval set through the session: each batch's rows are read by file offset into one reusable
- * buffer per input, converted to float32 into another, and run; nothing of the set is held beyond a batch.
- * The bytes are hashed as they are read (a set of one input, in file order) or before the loop (several
- * inputs, whose hash order is not the batch order), so logits are only ever returned for the set the
- * caller validated.
+ * buffer per input, converted to float32 into another, and run; nothing of the set is held beyond a batch
+ * (but the float32 form of small sets, PREPARED_BUDGET_BYTES).
+ * Logits are only ever returned for the set the caller validated: the file's stamp must be the one the caller
+ * hashed, at open and after the last batch; a caller that sends no stamp gets the bytes hashed as they are
+ * read (a set of one input, in file order) or before the loop (several inputs, whose hash order is not the
+ * batch order).
  */
 async function evaluate(request: Extract<HostRequest, { type: 'evaluate' }>): Promise<void> {
   const model = sessions.get(request.modelKey);
