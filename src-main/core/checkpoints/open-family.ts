@@ -128,6 +128,8 @@ export async function openFamily(
   const unreadable: string[] = [];
   const opened: Ingredient[] = [];
   for (const c of candidates) {
+    // opening reads each file's header or whole graph: let the serving thread answer between files
+    await new Promise((resolve) => setImmediate(resolve));
     if (c.explicit) {
       opened.push(openIngredient(c.file, { ...common, base: false }));
       continue;

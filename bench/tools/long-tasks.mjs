@@ -1,5 +1,5 @@
 // The longest stretches a V8 CPU profile spent without returning to the event loop, with the functions
-// that took most of each: what still blocks the serving thread. Run: node bench/long-tasks.mjs x.cpuprofile [N]
+// that took most of each: what still blocks the serving thread. Run: node bench/tools/long-tasks.mjs x.cpuprofile [N]
 import fs from 'node:fs';
 
 const profile = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
