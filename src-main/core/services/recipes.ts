@@ -1,4 +1,4 @@
-import { familyPickOf } from '../../common/api/family-pick.js';
+import path from 'node:path';
 import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
@@ -16,7 +16,7 @@ import { METHODS, mergeMethod } from '../recipes/methods/index.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
-import { checkReadable, checkWritable } from './kitchens.js';
+import { checkReadable, checkWritable, familyPickFor } from './kitchens.js';
 
 export function recipeHandlers(
   ctx: ServiceContext,
@@ -50,7 +50,7 @@ export function recipeHandlers(
           graph,
           out,
           outputs,
-          ...familyPickOf(req),
+          ...familyPickFor(ctx, req, ingredients),
         }),
       );
       return { jobId };
@@ -94,6 +94,13 @@ export function recipeHandlers(
         const uniform =
           (recipe.method === 'uniform' || recipe.method === 'greedy') &&
           coefficients.every((c) => c === coefficients[0]);
+        // a greedy recipe's steps name its additions (paths relative to the folder it was cooked from)
+        const additionOf = (candidate: string) =>
+          opened.find((ing) => ing.path.split(path.sep).join('/').endsWith(`/${candidate}`));
+        const accepted = recipe.method === 'greedy' ? recipe.steps.filter((st) => st.accepted) : [];
+        const found = accepted.map((st) => additionOf(st.candidate));
+        const greedyAdditions =
+          found.length > 0 && found.every((f) => f !== undefined) ? (found as Ingredient[]) : null;
         let sum: WeightAccumulator;
         const merge = mergeMethod(recipe.method);
         let base: Ingredient | null = null;
@@ -122,6 +129,19 @@ export function recipeHandlers(
         } else if (recipe.method === 'learned') {
           job.progress({ done: 0, total: null, unit: 'ingredients', message: 'reading ingredients' });
           sum = mixParts(models, await loadParts(models, opened, job.signal), coefficients);
+        } else if (greedyAdditions) {
+          // greedy (with replacement too): every accepted addition in the order it was accepted, as cooked
+          sum = models.accumulator();
+          for (const [i, ingredient] of greedyAdditions.entries()) {
+            job.throwIfCancelled();
+            job.progress({
+              done: i,
+              total: greedyAdditions.length,
+              unit: 'ingredients',
+              message: 'averaging',
+            });
+            await sum.addScaled(ingredient, 1, { signal: job.signal });
+          }
         } else {
           sum = models.accumulator();
           for (const [i, ingredient] of opened.entries()) {
@@ -130,7 +150,11 @@ export function recipeHandlers(
             await sum.addScaled(ingredient, uniform ? 1 : coefficients[i]!, { signal: job.signal });
           }
         }
-        const scale = uniform ? recipe.ingredients[0]!.coefficient : 1;
+        const scale = greedyAdditions
+          ? 1 / greedyAdditions.length
+          : uniform
+            ? recipe.ingredients[0]!.coefficient
+            : 1;
         // The same floats as the soup that was evaluated, unless the arithmetic changed since it was cooked.
         const weightsSha256 = models.soupModel(sum, scale, 'replay').model.hash;
         const written = await writeSoup({
@@ -168,7 +192,7 @@ export function recipeHandlers(
           evals,
           learnedBudget: req.learnedBudget,
           methods: req.methods,
-          ...familyPickOf(req),
+          ...familyPickFor(ctx, req, folders),
         });
         return saveComparison(ctx.db, table);
       });

@@ -179,6 +179,12 @@ describe('greedy with replacement (issue 13)', () => {
       Object.fromEntries(Object.entries(want.counts).map(([r, c]) => [r, c / want.additions])),
     );
     expect(cooked.evaluations[0]!.correct).toBe(want.holdout_correct);
+    // saving rebuilds the additions in their order: the very weights that were evaluated
+    const saved = await kitchen.run('recipes:saveSoup', {
+      id: cooked.recipeId,
+      out: path.join(tmp, 'replacement.onnx'),
+    });
+    expect(saved.same_weights_as_evaluated).toBe(true);
     // without the option the soup is the paper's (one pass, no repeats), as before
     const plain = await kitchen.run('recipes:cook', { method: 'greedy', ingredients: [kitchenDir] });
     expect(plain.recipe.steps).toHaveLength(6);
