@@ -12,13 +12,16 @@ export const FamilyPick = {
   ema: z.boolean().optional(),
 };
 
-/** The openFamily() options a request with FamilyPick fields asks for (absent fields stay absent). */
-export function familyPickOf(req: { family?: string | undefined; ema?: boolean | undefined }): {
-  family?: string;
-  ema?: boolean;
-} {
+/**
+ * The openFamily() options a request with FamilyPick fields asks for (absent fields stay absent). `ema` may
+ * also be 'prefer' (a kitchen's default, added by the services: EMA weights where a checkpoint has them).
+ */
+export function familyPickOf<E extends boolean | 'prefer'>(req: {
+  family?: string | undefined;
+  ema?: E | undefined;
+}): { family?: string; ema?: E } {
   return {
     ...(req.family !== undefined ? { family: req.family } : {}),
-    ...(req.ema ? { ema: true } : {}),
+    ...(req.ema ? { ema: req.ema } : {}),
   };
 }

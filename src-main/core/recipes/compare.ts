@@ -37,9 +37,9 @@ export interface CompareInput {
   learnedBudget?: number | undefined;
   /** soups and merge methods to compare (see comparePlan) */
   methods?: readonly string[] | undefined;
-  /** which family when the folders hold several, and PyTorch EMA weights */
+  /** which family when the folders hold several, and PyTorch EMA weights ('prefer': a kitchen's default) */
   family?: string | undefined;
-  ema?: boolean | undefined;
+  ema?: boolean | 'prefer' | undefined;
 }
 
 /** A row under construction: its logits per eval set (for McNemar against the best single model). */

@@ -56,9 +56,9 @@ export interface CookInput {
   dtype?: FloatDType | undefined;
   precision?: Precision | undefined;
   externalData?: boolean | undefined;
-  /** which family when the inputs hold several, and PyTorch EMA weights */
+  /** which family when the inputs hold several, and PyTorch EMA weights ('prefer': a kitchen's default) */
   family?: string | undefined;
-  ema?: boolean | undefined;
+  ema?: boolean | 'prefer' | undefined;
 }
 
 /** The method's params from a request: `params`, plus the older top-level names of the same params. */
