@@ -95,7 +95,9 @@ function story(d: MethodDescription, cooked: Cooked): string[] {
   const r = cooked.recipe;
   if (r.method === 'greedy') {
     return [
-      `greedy soup: ${r.ingredients.length} of ${r.steps.length} ingredients (rule ${String(r.params.rule)})`,
+      r.params['with-replacement'] === true
+        ? `greedy soup with replacement: ${r.steps.filter((s) => s.accepted).length} additions of ${r.ingredients.length} ingredients in ${r.steps.length} steps (rule ${String(r.params.rule)})`
+        : `greedy soup: ${r.ingredients.length} of ${r.steps.length} ingredients (rule ${String(r.params.rule)})`,
       ...r.steps.map(
         (s) =>
           `  step ${String(s.step).padStart(2)}  ${s.accepted ? 'keep' : 'drop'}  held-out ${(100 * s.holdout_top1).toFixed(2)} %  ${s.candidate}`,
