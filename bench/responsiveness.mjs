@@ -10,7 +10,8 @@
 //
 // Run: npm run build (renderer + CLI), then node bench/responsiveness.mjs
 //   env: RUNS (8), HIDDEN (3072 ≈ 50 MB per model), ROUNDS (1), KITCHEN (reuse a generated kitchen),
-//        BASELINE_ROOT (a checkout with out/node and out/renderer built)
+//        BASELINE_ROOT (a checkout with out/node and out/renderer built), VARIANTS (e.g. workers),
+//        PROFILE_DIR (CPU profiles of the serve processes; read them with bench/tools/long-tasks.mjs)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -171,7 +172,7 @@ const variants = [
   ['workers', root, {}],
   ['inThread', root, { TUREEN_WORKERS: '0' }],
   ...(process.env.BASELINE_ROOT ? [['previous', path.resolve(process.env.BASELINE_ROOT), {}]] : []),
-];
+].filter(([name]) => !process.env.VARIANTS || process.env.VARIANTS.split(',').includes(name));
 const results = [];
 for (let r = 0; r < ROUNDS; r++)
   for (const [name, where, env] of variants) results.push(await measure(name, where, env));

@@ -278,6 +278,46 @@ const REUSE_LIMIT = 256 * 1024 * 1024;
 let reusable: Buffer | null = null;
 let dropTimer: NodeJS.Timeout | null = null;
 
+/** What prefetchOnnx left in the reusable buffer: that file's bytes, as of its size and mtime then. */
+let prefetched: { file: string; size: number; mtimeMs: number } | null = null;
+
+/**
+ * Read an ONNX file into the reusable buffer on libuv's threads, so that the synchronous readOnnxModel that
+ * follows (openIngredient) only parses: the copy out of the page cache (or the disk) happens off the
+ * thread serving the UI. Best effort: any failure leaves the synchronous read to report it.
+ */
+export async function prefetchOnnx(file: string): Promise<void> {
+  prefetched = null;
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile() || stat.size > REUSE_LIMIT || stat.size === 0) return;
+      if (!reusable || reusable.byteLength < stat.size) reusable = Buffer.allocUnsafeSlow(stat.size);
+      let done = 0;
+      while (done < stat.size) {
+        const { bytesRead } = await handle.read(reusable, done, stat.size - done, done);
+        if (bytesRead === 0) return;
+        done += bytesRead;
+      }
+      prefetched = { file, size: stat.size, mtimeMs: stat.mtimeMs };
+      scheduleDrop();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    prefetched = null;
+  }
+}
+
+function scheduleDrop(): void {
+  if (dropTimer) clearTimeout(dropTimer);
+  dropTimer = setTimeout(() => {
+    reusable = null;
+    prefetched = null;
+  }, 10_000).unref();
+}
+
 function readModelReusing(file: string): { bytes: Uint8Array; model: ModelProto } {
   const { fd, size } = openRegularFile(file, 'bad_checkpoint');
   if (size > REUSE_LIMIT) {
@@ -285,6 +325,13 @@ function readModelReusing(file: string): { bytes: Uint8Array; model: ModelProto 
     return readModelFile(file);
   }
   try {
+    const ready = prefetched;
+    prefetched = null;
+    if (ready && ready.file === file && ready.size === size && ready.mtimeMs === fs.fstatSync(fd).mtimeMs) {
+      scheduleDrop();
+      const bytes = reusable!.subarray(0, size);
+      return { bytes, model: decodeModel(file, bytes) };
+    }
     if (!reusable || reusable.byteLength < size) reusable = Buffer.allocUnsafeSlow(Math.max(size, 1));
     const bytes = reusable.subarray(0, size);
     let done = 0;
@@ -294,8 +341,7 @@ function readModelReusing(file: string): { bytes: Uint8Array; model: ModelProto 
         throw new TureenError('io_error', `${file} ended early; did it change while reading?`, { file });
       done += n;
     }
-    if (dropTimer) clearTimeout(dropTimer);
-    dropTimer = setTimeout(() => (reusable = null), 10_000).unref();
+    scheduleDrop();
     return { bytes, model: decodeModel(file, bytes) };
   } finally {
     fs.closeSync(fd);

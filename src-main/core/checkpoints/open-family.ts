@@ -7,6 +7,7 @@ import type { Family, Mismatch } from './families.js';
 import { groupFamilies } from './families.js';
 import type { Ingredient, OpenIngredientOptions } from './ingredient.js';
 import { openIngredient } from './ingredient.js';
+import { prefetchOnnx } from './onnx-file.js';
 
 export interface OpenFamilyOptions {
   db?: Database | null;
@@ -128,8 +129,10 @@ export async function openFamily(
   const unreadable: string[] = [];
   const opened: Ingredient[] = [];
   for (const c of candidates) {
-    // opening reads each file's header or whole graph: let the serving thread answer between files
-    await new Promise((resolve) => setImmediate(resolve));
+    // opening reads each file's header or whole graph: an ONNX file is read ahead on libuv's threads, and
+    // the serving thread answers between files
+    if (c.file.toLowerCase().endsWith('.onnx')) await prefetchOnnx(c.file);
+    else await new Promise((resolve) => setImmediate(resolve));
     if (c.explicit) {
       opened.push(openIngredient(c.file, { ...common, base: false }));
       continue;

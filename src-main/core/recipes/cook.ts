@@ -155,9 +155,11 @@ export async function cookRecipe(
         });
   const model =
     env.evaluation && soup.weights
-      ? env.evaluation.models.soupModel(soup.weights.sum, soup.weights.scale, soup.label).model
+      ? (await env.evaluation.models.soupModelShared(soup.weights.sum, soup.weights.scale, soup.label)).model
       : null;
   const ingredients: RecipeDoc['ingredients'] = [];
+  // every hash is a worker task: start them all so they run on every worker at once (awaited in order below)
+  await Promise.all(soup.parts.map((p) => p.ingredient.sha256(env.signal)));
   for (const p of soup.parts) {
     ingredients.push({
       path: p.ingredient.path,
