@@ -112,7 +112,20 @@ export class ApiClient {
   }
 
   call<C extends Channel>(channel: C, request: ApiRequest<C>): Promise<ApiResponse<C>> {
-    return this.transport.invoke(channel, request) as Promise<ApiResponse<C>>;
+    this.pending(+1);
+    const answer = this.transport.invoke(channel, request) as Promise<ApiResponse<C>>;
+    return answer.finally(() => this.pending(-1));
+  }
+
+  private inFlight = 0;
+
+  /**
+   * Calls in flight, published as `<html data-api-pending="n">`: the browser tests wait for a view to have
+   * its answers (0) instead of guessing from network silence.
+   */
+  private pending(change: number): void {
+    this.inFlight += change;
+    if (typeof document !== 'undefined') document.documentElement.dataset.apiPending = String(this.inFlight);
   }
 
   on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void {

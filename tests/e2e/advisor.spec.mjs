@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPage, screenshot, startServe } from './harness.mjs';
+import { launchBrowser, screenshot, startServe } from './harness.mjs';
+import { runJob, TureenApp } from './pages.mjs';
 
 describe('advisor view (tureen serve)', () => {
   let serve;
@@ -21,25 +22,13 @@ describe('advisor view (tureen serve)', () => {
       (s) => s.role === 'holdout' && s.path.startsWith(kitchen.path),
     );
     // three pairs among the best runs keep this quick; the view shows whatever the advisor stored
-    const started = await serve.api('advisor:run', {
-      ingredients: [kitchen.path],
-      holdout: holdout.path,
-      pairs: 3,
-    });
-    assert.equal(started.status, 200);
-    for (;;) {
-      const { body } = await serve.api('jobs:get', { jobId: started.body.jobId });
-      if (body.state !== 'running') {
-        assert.equal(body.state, 'done', JSON.stringify(body.error));
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const { page, problems } = await openPage(browser, `${serve.url}#/advisor`);
+    await runJob(serve, 'advisor:run', { ingredients: [kitchen.path], holdout: holdout.path, pairs: 3 });
+    const app = await TureenApp.open(browser, serve, 'advisor');
+    const { page } = app;
     await page.getByRole('heading', { name: 'Is this sweep soupable?' }).waitFor();
     await page.getByText('barrier (points)').waitFor();
     await page.getByRole('heading', { name: /Greedy soup: kept \d+ of \d+/ }).waitFor();
     await screenshot(page, 'advisor-view');
-    assert.deepEqual(problems, []);
+    assert.deepEqual(app.problems, []);
   });
 });

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPage, screenshot, startServe } from './harness.mjs';
+import { launchBrowser, screenshot, startServe } from './harness.mjs';
+import { TureenApp } from './pages.mjs';
 
 describe('foundation in the browser (tureen serve)', () => {
   let serve;
@@ -27,7 +28,8 @@ describe('foundation in the browser (tureen serve)', () => {
   });
 
   it('loads the UI without console errors, registers a folder, shows a clear error, and removes it', async () => {
-    const { page, problems } = await openPage(browser, serve.url);
+    const app = await TureenApp.open(browser, serve);
+    const { page, problems } = app;
     await page.getByRole('heading', { name: 'Kitchens' }).waitFor();
     assert.ok(!page.url().includes('token='), 'the token is hidden from the address bar');
 

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPage, ROOT, screenshot, SCREENSHOTS, startServe } from './harness.mjs';
+import { launchBrowser, ROOT, screenshot, SCREENSHOTS, startServe } from './harness.mjs';
+import { runJob, TureenApp } from './pages.mjs';
 
 // The evaluation fixture kitchen is small enough that preparing its report takes seconds; the workbench
 // spec covers the demo kitchen. TUREEN_E2E_REPORT_KITCHEN points the test at another one.
@@ -27,9 +28,10 @@ describe(
   () => {
     let serve;
     let browser;
-    let page;
-    let problems;
     let kitchenId;
+    /** The report view of the kitchen, in a page of its own, once its data is there. */
+    const openReport = () =>
+      TureenApp.open(browser, serve, `report?kitchen=${kitchenId}`, { timeout: LONG.timeout });
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-report-'));
 
     before(async () => {
@@ -38,9 +40,6 @@ describe(
       assert.equal(registered.status, 200, JSON.stringify(registered.body));
       kitchenId = registered.body.id;
       browser = await launchBrowser();
-      ({ page, problems } = await openPage(browser, `${serve.url}#/report?kitchen=${kitchenId}`, {
-        timeout: LONG.timeout,
-      }));
     });
 
     after(async () => {
@@ -50,6 +49,8 @@ describe(
     });
 
     it('prepares the report and shows table, charts, recipes and environment', LONG, async () => {
+      const app = await openReport();
+      const { page } = app;
       await page.getByRole('heading', { level: 1, name: /Model soup report/ }).waitFor();
       await page.getByRole('button', { name: 'Prepare report' }).click();
       await page.getByRole('heading', { level: 2, name: 'Comparison' }).waitFor();
@@ -72,11 +73,16 @@ describe(
       await page.getByRole('button', { name: 'Dark theme' }).click();
       await screenshot(page, 'report-dark');
       await page.getByRole('button', { name: 'Light theme' }).click();
-      assert.deepEqual(problems, []);
+      assert.deepEqual(app.problems, []);
+      await app.close();
     });
 
     it('saves the PDF from the browser as a download', LONG, async () => {
-      const data = (await serve.api('reports:data', { kitchenId })).body;
+      // prepared through the API (nothing is recomputed when the previous test already did it)
+      const data = await runJob(serve, 'reports:prepare', { kitchenId });
+      const app = await openReport();
+      const { page } = app;
+      await page.getByRole('heading', { level: 2, name: 'Comparison' }).waitFor();
       const downloaded = page.waitForEvent('download');
       await page.getByRole('button', { name: 'Save as PDF' }).click();
       const download = await downloaded;
@@ -110,11 +116,13 @@ describe(
         const recipe = data.recipes.find((r) => r.recipe.method === 'greedy').recipe;
         assert.ok(text.includes(recipe.ingredients[0].sha256.slice(0, 12)), 'PDF lacks the recipe hashes');
       }
-      assert.deepEqual(problems, []);
+      assert.deepEqual(app.problems, []);
+      await app.close();
     });
 
     it('writes the same report from the CLI with --json', LONG, async () => {
-      await serve.close();
+      // its own data folder: the CLI prepares whatever the report lacks, whatever the tests above did
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-report-cli-'));
       const target = path.join(out, 'cli-report.pdf');
       const result = spawnSync(
         process.execPath,
@@ -128,7 +136,7 @@ describe(
           'Letter',
           '--json',
         ],
-        { env: { ...process.env, TUREEN_HOME: serve.home }, encoding: 'utf8', timeout: LONG.timeout },
+        { env: { ...process.env, TUREEN_HOME: home }, encoding: 'utf8', timeout: LONG.timeout },
       );
       assert.equal(result.status, 0, result.stderr);
       const doc = JSON.parse(result.stdout);

@@ -1,12 +1,14 @@
 // The researcher's whole path in the browser against `tureen serve`: register the demo kitchen, scan it,
 // evaluate everything, cook a greedy soup and save it, compare, export — with no console errors, and a
-// screenshot of every view (light and dark) in test-results/screenshots/.
+// screenshot of every view (light and dark) in test-results/screenshots/. Each test stands alone: it opens
+// its own page and first makes, through the API, the state it needs (the kitchen registered and scanned).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPage, ROOT, screenshot, startServe } from './harness.mjs';
+import { launchBrowser, ROOT, screenshot, startServe } from './harness.mjs';
+import { ensureKitchen, runJob, TureenApp } from './pages.mjs';
 
 const KITCHEN = process.env.TUREEN_E2E_KITCHEN ?? path.join(ROOT, 'resources', 'demo');
 const LONG = { timeout: 180_000 };
@@ -17,22 +19,27 @@ describe(
   () => {
     let serve;
     let browser;
-    let page;
-    let problems;
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tureen-e2e-soup-'));
+    const real = fs.existsSync(KITCHEN) ? fs.realpathSync(KITCHEN) : KITCHEN;
 
-    const nav = async (label) => {
-      await page
-        .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: label, exact: true })
-        .click();
-      await page.getByRole('heading', { level: 1, name: label }).waitFor();
+    /** The kitchen under test, registered and scanned (by the API when no earlier test did it). */
+    const scannedKitchen = async () => {
+      const kitchen = await ensureKitchen(serve, real);
+      const listed = await serve.api('checkpoints:list', { kitchenId: kitchen.id });
+      if (listed.body.checkpoints.length === 0)
+        await runJob(serve, 'checkpoints:scan', { kitchenId: kitchen.id });
+      return kitchen;
     };
+
+    const open = (route) => TureenApp.open(browser, serve, route, { timeout: LONG.timeout });
 
     before(async () => {
       serve = await startServe();
       browser = await launchBrowser();
-      ({ page, problems } = await openPage(browser, serve.url, { timeout: LONG.timeout }));
+      // A first start registers the shipped demos; forget them so the views show the kitchen under test only.
+      const listed = await serve.api('kitchens:list');
+      for (const kitchen of listed.body.kitchens.filter((k) => k.isDemo))
+        await serve.api('kitchens:remove', { id: kitchen.id });
     });
 
     after(async () => {
@@ -44,15 +51,13 @@ describe(
     it(
       'registers the kitchen through the form and scans it',
       async () => {
-        await page.getByRole('heading', { name: 'Kitchens' }).waitFor();
-        const real = fs.realpathSync(KITCHEN);
-        // A first start registers the shipped demo; forget it (and the kitchen under test, if it is that demo) so
-        // the form is exercised like a user's and the views show one kitchen.
+        // the form is exercised like a user's: the kitchen is not registered yet
         const listed = await serve.api('kitchens:list');
-        for (const kitchen of listed.body.kitchens.filter((k) => k.path === real || k.isDemo)) {
+        for (const kitchen of listed.body.kitchens.filter((k) => k.path === real))
           await serve.api('kitchens:remove', { id: kitchen.id });
-        }
-        await page.reload();
+        const app = await open('kitchens');
+        const { page } = app;
+        await page.getByRole('heading', { name: 'Kitchens' }).waitFor();
         await page.getByLabel('Folder').fill(KITCHEN);
         await page.getByRole('button', { name: 'Register' }).click();
         await page.getByRole('table', { name: 'Registered kitchens' }).getByRole('row').nth(1).waitFor();
@@ -72,12 +77,17 @@ describe(
         assert.ok((await table.locator('tbody tr').count()) < rows);
         await page.getByLabel('Filter').fill('');
         await screenshot(page, 'workbench-kitchens');
+        assert.deepEqual(app.problems, []);
+        await app.close();
       },
       LONG,
     );
 
-    it('lists eval sets with roles', async () => {
-      await nav('Eval sets');
+    it('lists eval sets with roles', LONG, async () => {
+      await scannedKitchen();
+      const app = await open('kitchens');
+      await app.go('Eval sets');
+      const { page } = app;
       const table = page.getByRole('table', { name: 'Eval sets' });
       await table.waitFor();
       const roles = await page
@@ -85,12 +95,17 @@ describe(
         .evaluateAll((els) => els.map((e) => e.value));
       assert.ok(roles.includes('holdout'), `one set is the holdout: ${roles.join(', ')}`);
       await screenshot(page, 'workbench-evalsets');
+      assert.deepEqual(app.problems, []);
+      await app.close();
     });
 
     it(
       'evaluates everything in one job, then reuses the cache',
       async () => {
-        await nav('Evaluate');
+        await scannedKitchen();
+        const app = await open('kitchens');
+        await app.go('Evaluate');
+        const { page } = app;
         await page.getByRole('button', { name: 'Evaluate all' }).click();
         await page
           .getByRole('status')
@@ -106,14 +121,18 @@ describe(
         await page.getByRole('button', { name: 'Evaluate all' }).click();
         const again = page.getByRole('status').filter({ hasText: /Last run done/ });
         await again.filter({ hasText: / 0 computed/ }).waitFor();
+        assert.deepEqual(app.problems, []);
+        await app.close();
       },
       LONG,
     );
-
     it(
       'cooks a greedy soup, shows its steps and recipe, and saves it as ONNX',
       async () => {
-        await nav('Cook');
+        await scannedKitchen();
+        const app = await open('kitchens');
+        await app.go('Cook');
+        const { page } = app;
         await page.getByRole('radio', { name: /Greedy soup/ }).check();
         await page.getByRole('button', { name: 'Cook greedy soup' }).click();
         const steps = page.getByRole('table', { name: 'Greedy soup steps' });
@@ -144,6 +163,8 @@ describe(
         assert.ok(fs.existsSync(file), 'the soup was written');
         assert.ok(fs.existsSync(`${file}.recipe.json`), 'the recipe was written beside it');
         await screenshot(page, 'workbench-cook-greedy');
+        assert.deepEqual(app.problems, []);
+        await app.close();
       },
       LONG,
     );
@@ -151,7 +172,10 @@ describe(
     it(
       'compares soups, ensembles and the best single model, and exports CSV',
       async () => {
-        await nav('Compare');
+        await scannedKitchen();
+        const app = await open('kitchens');
+        await app.go('Compare');
+        const { page } = app;
         // A small learned-soup budget keeps the test short; the table has the same rows.
         await page.getByLabel('Learned soup budget (held-out evaluations)').fill('8');
         await page.getByRole('button', { name: /Run comparison/ }).click();
@@ -187,6 +211,8 @@ describe(
         const greedy = exported.recipes.find((r) => r.method === 'greedy');
         assert.ok(greedy?.ingredients.length >= 1, 'the greedy recipe is exported with its ingredients');
         assert.ok(greedy.steps.length >= 1);
+        assert.deepEqual(app.problems, []);
+        await app.close();
       },
       LONG,
     );
@@ -194,7 +220,9 @@ describe(
     it(
       'renders every view in the dark theme without console errors',
       async () => {
-        await page.getByRole('button', { name: 'Dark theme' }).click();
+        await scannedKitchen();
+        const app = await open('kitchens');
+        await app.theme('dark');
         for (const [label, name] of [
           ['Kitchens', 'kitchens'],
           ['Eval sets', 'evalsets'],
@@ -202,12 +230,12 @@ describe(
           ['Cook', 'cook'],
           ['Compare', 'compare'],
         ]) {
-          await nav(label);
-          await page.waitForLoadState('networkidle');
-          await screenshot(page, `workbench-${name}-dark`);
+          await app.go(label);
+          await screenshot(app.page, `workbench-${name}-dark`);
         }
-        await page.getByRole('button', { name: 'Light theme' }).click();
-        assert.deepEqual(problems, []);
+        await app.theme('light');
+        assert.deepEqual(app.problems, []);
+        await app.close();
       },
       LONG,
     );
