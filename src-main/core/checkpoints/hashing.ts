@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { storeHash, storedHash } from '../store/file-hash-store.js';
 import { workerPool } from '../workers/pool.js';
 
 export interface FileStamp {
@@ -53,17 +54,10 @@ export async function cachedSha256(
   signal?: AbortSignal,
 ): Promise<string> {
   const stamp = stampOf(file);
-  if (db) {
-    const row = db
-      .prepare('SELECT size, mtime_ms, sha256 FROM file_hashes WHERE path = ?')
-      .get(stamp.path) as { size: number; mtime_ms: number; sha256: string } | undefined;
-    if (row && row.size === stamp.size && row.mtime_ms === stamp.mtimeMs) return row.sha256;
-  }
+  const stored = db ? storedHash(db, stamp.path) : null;
+  if (stored && stored.size === stamp.size && stored.mtimeMs === stamp.mtimeMs) return stored.sha256;
   const digest = await sha256File(stamp.path, signal);
-  db?.prepare(
-    `INSERT INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)
-     ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256`,
-  ).run(stamp.path, stamp.size, stamp.mtimeMs, digest);
+  if (db) storeHash(db, stamp.path, { size: stamp.size, mtimeMs: stamp.mtimeMs, sha256: digest });
   return digest;
 }
 
