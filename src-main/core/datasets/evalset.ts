@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { TureenError } from '../../common/errors.js';
 import { openRegularFile, readAt } from '../checkpoints/read-range.js';
 import type { SafetensorsEntry, SafetensorsHeader } from '../checkpoints/safetensors.js';
@@ -392,43 +393,128 @@ export function forEachBatch(
   }
 }
 
+/** The set of an open file and its hash, refused when the file changed while it was hashed. */
+function evalSetOf(open: OpenEvalSet, hash: string): EvalSet {
+  const { layout, stamp } = open;
+  if (!sameStamp(stampOf(fs.fstatSync(open.fd)), stamp))
+    throw new TureenError('io_error', `${layout.file} changed while it was read; read it again`, {
+      file: layout.file,
+    });
+  const set: EvalSet = {
+    file: layout.file,
+    name: layout.meta['tureen.name'] || path.basename(layout.file).replace(/\.safetensors$/i, ''),
+    fileRole: parseRole(layout.file, layout.meta['tureen.role']),
+    n: layout.n,
+    inputs: layout.inputs,
+    labels: layout.labels,
+    transforms: layout.transforms,
+    classSubset: layout.classSubset,
+    hash,
+    bytes: layout.bytes,
+    stamp,
+    batch(start: number, count: number): EvalBatch {
+      checkRange(set, start, count);
+      const again = reopenEvalSet(set);
+      try {
+        return batchOf(again, start, count);
+      } finally {
+        fs.closeSync(again.fd);
+      }
+    },
+  };
+  return set;
+}
+
+/** Read an eval set: its layout and labels, and its hash over the whole file in 8 MiB reads. */
 export function readEvalSet(file: string): EvalSet {
   const open = openEvalSet(file);
   try {
-    const { layout, stamp } = open;
+    const { layout } = open;
     const digest = new EvalSetDigest(layout);
     for (const input of layout.inputs)
       readChunks(open.fd, input.offset, input.byteLength, (bytes) => digest.update(bytes), layout.file);
     digest.update(layout.labelBytes);
-    const hash = digest.digest();
-    // the file must not have changed while it was hashed
-    if (!sameStamp(stampOf(fs.fstatSync(open.fd)), stamp))
-      throw new TureenError('io_error', `${layout.file} changed while it was read; read it again`, {
-        file: layout.file,
+    return evalSetOf(open, digest.digest());
+  } finally {
+    fs.closeSync(open.fd);
+  }
+}
+
+const readAsync = promisify(fs.read);
+
+/** Fill `buffer` from `position` with asynchronous reads; fewer bytes only when the file ends first. */
+async function readFully(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  let done = 0;
+  while (done < buffer.byteLength) {
+    const { bytesRead } = await readAsync(fd, buffer, done, buffer.byteLength - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * readEvalSet for a thread that serves requests (Electron's main process): the same set and hash, with the
+ * file read asynchronously, so the thread answers other requests between two 8 MiB chunks instead of being
+ * held for the seconds a multi-GB set takes to hash.
+ */
+export async function readEvalSetAsync(file: string): Promise<EvalSet> {
+  const open = openEvalSet(file);
+  try {
+    const { layout } = open;
+    const digest = new EvalSetDigest(layout);
+    const buffer = new Uint8Array(HASH_CHUNK);
+    for (const input of layout.inputs) {
+      for (let done = 0; done < input.byteLength;) {
+        const chunk = buffer.subarray(0, Math.min(HASH_CHUNK, input.byteLength - done));
+        if ((await readFully(open.fd, chunk, input.offset + done)) !== chunk.byteLength)
+          throw new TureenError('io_error', `${layout.file} ended early; did it change while reading?`, {
+            file: layout.file,
+          });
+        digest.update(chunk);
+        done += chunk.byteLength;
+      }
+    }
+    digest.update(layout.labelBytes);
+    return evalSetOf(open, digest.digest());
+  } finally {
+    fs.closeSync(open.fd);
+  }
+}
+
+/** forEachBatch with asynchronous reads (see readEvalSetAsync): the thread is free between two batches. */
+export async function forEachBatchAsync(
+  set: Pick<EvalSet, 'file' | 'stamp' | 'n'>,
+  maxBytes: number,
+  visit: (batch: EvalBatch) => void,
+): Promise<void> {
+  const open = reopenEvalSet(set);
+  try {
+    const { inputs } = open.layout;
+    const rowBytes = inputs.reduce((a, i) => a + i.rowBytes, 0);
+    const rows = Math.max(1, Math.floor(maxBytes / Math.max(rowBytes, 1)));
+    for (let start = 0; start < set.n; start += rows) {
+      const count = Math.min(rows, set.n - start);
+      const batch: EvalBatch = { start, count, inputs: [] };
+      for (const input of inputs) {
+        const bytes = new Uint8Array(count * input.rowBytes);
+        if ((await readFully(open.fd, bytes, input.offset + start * input.rowBytes)) !== bytes.byteLength)
+          throw new TureenError('io_error', `${set.file} ended early; did it change while reading?`, {
+            file: set.file,
+          });
+        batch.inputs.push({
+          name: input.name,
+          dtype: input.dtype,
+          shape: [count, ...input.shape.slice(1)],
+          bytes,
+        });
+      }
+      visit(batch);
+    }
+    if (!sameStamp(stampOf(fs.fstatSync(open.fd)), set.stamp))
+      throw new TureenError('bad_evalset', `${set.file} changed since it was read; run again`, {
+        file: set.file,
       });
-    const set: EvalSet = {
-      file: layout.file,
-      name: layout.meta['tureen.name'] || path.basename(layout.file).replace(/\.safetensors$/i, ''),
-      fileRole: parseRole(layout.file, layout.meta['tureen.role']),
-      n: layout.n,
-      inputs: layout.inputs,
-      labels: layout.labels,
-      transforms: layout.transforms,
-      classSubset: layout.classSubset,
-      hash,
-      bytes: layout.bytes,
-      stamp,
-      batch(start: number, count: number): EvalBatch {
-        checkRange(set, start, count);
-        const again = reopenEvalSet(set);
-        try {
-          return batchOf(again, start, count);
-        } finally {
-          fs.closeSync(again.fd);
-        }
-      },
-    };
-    return set;
   } finally {
     fs.closeSync(open.fd);
   }

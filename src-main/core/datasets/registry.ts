@@ -6,7 +6,7 @@ import type { EvalSetSummary } from '../../common/api/evalsets.js';
 import { TureenError } from '../../common/errors.js';
 import type { EvalRole, EvalSet } from './evalset.js';
 import { discover } from '../checkpoints/discover.js';
-import { readEvalSet } from './evalset.js';
+import { readEvalSet, readEvalSetAsync } from './evalset.js';
 import { appRole } from '../store/evalset-store.js';
 
 export type EvalSetInfo = z.output<typeof EvalSetSummary>;
@@ -20,9 +20,7 @@ export interface RoledEvalSet {
 
 const sets = new Map<string, { stamp: string; set: EvalSet }>();
 
-/** Read an eval set, reusing the parsed file while its size and mtime are unchanged. */
-export function loadEvalSet(file: string): EvalSet {
-  const absolute = path.resolve(file);
+function stampOf(absolute: string): string {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(absolute);
@@ -31,13 +29,45 @@ export function loadEvalSet(file: string): EvalSet {
       file: absolute,
     });
   }
-  const stamp = `${stat.size}:${stat.mtimeMs}`;
-  const hit = sets.get(absolute);
-  if (hit && hit.stamp === stamp) return hit.set;
-  const set = readEvalSet(absolute);
+  return `${stat.size}:${stat.mtimeMs}`;
+}
+
+function remember(absolute: string, stamp: string, set: EvalSet): EvalSet {
   sets.set(absolute, { stamp, set });
   if (sets.size > 16) sets.delete(sets.keys().next().value as string);
   return set;
+}
+
+/** Read an eval set, reusing the parsed file while its size and mtime are unchanged. */
+export function loadEvalSet(file: string): EvalSet {
+  const absolute = path.resolve(file);
+  const stamp = stampOf(absolute);
+  const hit = sets.get(absolute);
+  if (hit && hit.stamp === stamp) return hit.set;
+  return remember(absolute, stamp, readEvalSet(absolute));
+}
+
+/** Reads in flight, so two requests for one uncached file hash it once. */
+const reading = new Map<string, { stamp: string; set: Promise<EvalSet> }>();
+
+/**
+ * loadEvalSet for a thread that serves requests (the app's main process, `tureen serve`): the first read of
+ * a large set hashes it without holding the thread (readEvalSetAsync); later calls hit the same cache.
+ */
+export async function loadEvalSetAsync(file: string): Promise<EvalSet> {
+  const absolute = path.resolve(file);
+  const stamp = stampOf(absolute);
+  const hit = sets.get(absolute);
+  if (hit && hit.stamp === stamp) return hit.set;
+  const pending = reading.get(absolute);
+  if (pending && pending.stamp === stamp) return pending.set;
+  const set = readEvalSetAsync(absolute).then((read) => remember(absolute, stamp, read));
+  reading.set(absolute, { stamp, set });
+  try {
+    return await set;
+  } finally {
+    if (reading.get(absolute)?.set === set) reading.delete(absolute);
+  }
 }
 
 export function withRole(db: Database | null, set: EvalSet): RoledEvalSet {

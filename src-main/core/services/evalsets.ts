@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { importImageFolder } from '../datasets/import/import.js';
-import { findLeakage } from '../datasets/leakage.js';
+import { findLeakageAsync } from '../datasets/leakage.js';
 import type { RoledEvalSet } from '../datasets/registry.js';
 import { discover } from '../checkpoints/discover.js';
-import { loadEvalSet, summarize, withRole } from '../datasets/registry.js';
+import { loadEvalSetAsync, summarize, withRole } from '../datasets/registry.js';
 import { setAppRole } from '../store/evalset-store.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable, checkWritable, listKitchens } from './kitchens.js';
@@ -13,27 +13,28 @@ export function evalsetHandlers(
   ctx: ServiceContext,
 ): Handlers<'evalsets:list' | 'evalsets:inspect' | 'evalsets:setRole' | 'evalsets:import'> {
   return {
-    'evalsets:list': (req) => {
+    // Eval sets are read asynchronously here: hashing a multi-GB set must not hold the serving thread.
+    'evalsets:list': async (req) => {
       const folders = req.folder ? [checkReadable(ctx, req.folder)] : listKitchens(ctx).map((k) => k.path);
-      const roled: RoledEvalSet[] = folders
-        .filter((f) => fs.existsSync(f))
-        .flatMap((f) => discover(f).evalSets)
-        .map((file) => withRole(ctx.db, loadEvalSet(file)));
-      const leakage = roled
-        .filter((r) => r.role === 'holdout')
-        .flatMap((h) =>
-          findLeakage(
+      const roled: RoledEvalSet[] = [];
+      for (const file of folders.filter((f) => fs.existsSync(f)).flatMap((f) => discover(f).evalSets))
+        roled.push(withRole(ctx.db, await loadEvalSetAsync(file)));
+      const leakage = [];
+      for (const h of roled.filter((r) => r.role === 'holdout'))
+        leakage.push(
+          ...(await findLeakageAsync(
             h.set,
             roled
               .filter((r) => r.role === 'id' || r.role === 'shift')
               .map((r) => ({ set: r.set, role: r.role! })),
-          ),
+          )),
         );
       return { evalsets: roled.map(summarize), leakage };
     },
-    'evalsets:inspect': (req) => summarize(withRole(ctx.db, loadEvalSet(checkReadable(ctx, req.path)))),
-    'evalsets:setRole': (req) => {
-      const set = loadEvalSet(checkReadable(ctx, req.path));
+    'evalsets:inspect': async (req) =>
+      summarize(withRole(ctx.db, await loadEvalSetAsync(checkReadable(ctx, req.path)))),
+    'evalsets:setRole': async (req) => {
+      const set = await loadEvalSetAsync(checkReadable(ctx, req.path));
       setAppRole(ctx.db, set.file, req.role);
       return summarize(withRole(ctx.db, set));
     },

@@ -1,5 +1,5 @@
 import { TureenError } from '../../common/errors.js';
-import { loadEvalSet } from '../datasets/registry.js';
+import { loadEvalSetAsync } from '../datasets/registry.js';
 import { listEvaluations } from '../store/evaluation-store.js';
 import { correctness } from '../inference/metrics.js';
 import { bootstrapTop1, mcnemarExact } from '../inference/stats.js';
@@ -22,11 +22,12 @@ export function evaluationHandlers(
   | 'evaluations:pruneCache'
 > {
   return {
-    'evaluations:run': (req) => {
+    'evaluations:run': async (req) => {
       const engine = ctx.engine;
       const settings = engine.settings(req);
       const models = req.models.map((m) => checkReadable(ctx, m));
-      const sets = req.evalsets.map((s) => loadEvalSet(checkReadable(ctx, s)));
+      // read asynchronously: hashing a multi-GB set must not hold the serving thread
+      const sets = await Promise.all(req.evalsets.map((s) => loadEvalSetAsync(checkReadable(ctx, s))));
       const jobId = ctx.jobs.start(
         'evaluate',
         `Evaluate ${models.length} model(s) on ${sets.length} eval set(s)`,
@@ -69,7 +70,7 @@ export function evaluationHandlers(
     }),
     'evaluations:significance': async (req) => {
       const engine = ctx.engine;
-      const set = loadEvalSet(checkReadable(ctx, req.evalset));
+      const set = await loadEvalSetAsync(checkReadable(ctx, req.evalset));
       const ortVersion = await engine.ortVersion();
       const logitsOf = (model: string) => {
         const row = listEvaluations(ctx.db, { evalsets: [set.file] }).find(

@@ -9,8 +9,14 @@ import {
   evalSetHash,
   openEvalSet,
   readEvalSet,
+  readEvalSetAsync,
 } from '../../../src-main/core/datasets/evalset.js';
-import { exampleHashes } from '../../../src-main/core/datasets/leakage.js';
+import {
+  exampleHashes,
+  exampleHashesAsync,
+  findLeakage,
+  findLeakageAsync,
+} from '../../../src-main/core/datasets/leakage.js';
 import type { InputTransform } from '../../../src-main/core/datasets/transform.js';
 import { Float32Converter, toFloat32Input } from '../../../src-main/core/datasets/transform.js';
 import { images, labels, writeSafetensors } from './write-safetensors.js';
@@ -93,9 +99,75 @@ describe('eval sets read as a stream', () => {
     expect((error as TureenError).message).toMatch(/changed since it was read/);
   });
 
-  it('hashes examples for the leakage guard a batch at a time, as the independent computation does', () => {
-    const set = readEvalSet(path.join(root, 'tests/fixtures/evalset-hash/multi.safetensors'));
-    expect(exampleHashes(set)).toEqual(expected.multiExamples);
+  it('hashes examples for the leakage guard a batch at a time, as the independent computation does', async () => {
+    const file = path.join(root, 'tests/fixtures/evalset-hash/multi.safetensors');
+    expect(exampleHashes(readEvalSet(file))).toEqual(expected.multiExamples);
+    expect(await exampleHashesAsync(await readEvalSetAsync(file))).toEqual(expected.multiExamples);
+  });
+
+  it.each(Object.entries(expected.hashes))(
+    'reads %s asynchronously to the same set and hash',
+    async (rel, hash) => {
+      const file = path.join(root, rel);
+      const set = await readEvalSetAsync(file);
+      const sync = readEvalSet(file);
+      expect(set.hash).toBe(hash);
+      expect([set.n, set.name, set.fileRole, set.classSubset, set.transforms, set.inputs]).toEqual([
+        sync.n,
+        sync.name,
+        sync.fileRole,
+        sync.classSubset,
+        sync.transforms,
+        sync.inputs,
+      ]);
+      expect(Array.from(set.labels)).toEqual(Array.from(sync.labels));
+    },
+  );
+
+  it('finds the same leaks asynchronously', async () => {
+    const hold = path.join(tmp, 'leak-hold.safetensors');
+    const test = path.join(tmp, 'leak-test.safetensors');
+    writeSafetensors(hold, {
+      image: images(6, (i, j) => (i * 31 + j) % 256),
+      labels: labels([0, 1, 2, 0, 1, 2]),
+    });
+    writeSafetensors(test, {
+      image: images(6, (i, j) => (i < 4 ? (i * 7 + j * 3 + 100) % 256 : ((i === 4 ? 2 : 5) * 31 + j) % 256)),
+      labels: labels([1, 1, 1, 1, 0, 0]),
+    });
+    const sync = findLeakage(readEvalSet(hold), [{ set: readEvalSet(test), role: 'id' }]);
+    const async = await findLeakageAsync(await readEvalSetAsync(hold), [
+      { set: await readEvalSetAsync(test), role: 'id' },
+    ]);
+    expect(sync[0]!.examples).toEqual([2, 5]);
+    expect(async).toEqual(sync);
+  });
+
+  it('leaves the thread free while it hashes a large set asynchronously (the synchronous read does not)', async () => {
+    // 48 MiB: six 8 MiB reads; a timer loop counts how often the thread got back in between
+    const file = path.join(tmp, 'large.safetensors');
+    const n = 3 * 1024;
+    writeSafetensors(file, {
+      image: { dtype: 'U8', shape: [n, 1, 128, 128], data: new Uint8Array(n * 128 * 128).fill(7) },
+      labels: labels(Array.from({ length: n }, (_, i) => i % 3)),
+    });
+    const ticksDuring = async (work: () => Promise<unknown>) => {
+      let ticks = 0;
+      let running = true;
+      const loop = () => {
+        if (!running) return;
+        ticks++;
+        setImmediate(loop);
+      };
+      setImmediate(loop);
+      await work();
+      running = false;
+      return ticks;
+    };
+    const syncTicks = await ticksDuring(async () => readEvalSet(file));
+    const asyncTicks = await ticksDuring(() => readEvalSetAsync(file));
+    expect(syncTicks).toBe(0);
+    expect(asyncTicks).toBeGreaterThanOrEqual(6);
   });
 });
 
