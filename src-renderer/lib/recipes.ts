@@ -91,7 +91,10 @@ export type MethodParam = MethodInfo['params'][number];
 export function defaultParamValues(method: MethodInfo): Record<string, number | boolean | string> {
   const values: Record<string, number | boolean | string> = {};
   for (const p of method.params) {
-    values[p.name] = p.kind === 'numbers' ? '' : (p.default ?? (p.kind === 'boolean' ? false : 0));
+    values[p.name] =
+      p.kind === 'numbers'
+        ? ''
+        : (p.default ?? (p.kind === 'boolean' ? false : p.kind === 'choice' ? (p.choices?.[0] ?? '') : 0));
   }
   return values;
 }
@@ -99,6 +102,8 @@ export function defaultParamValues(method: MethodInfo): Record<string, number | 
 /** Why a param's value is out of its range (null when it is fine), in the words of the form. */
 export function paramProblem(p: MethodParam, value: number | boolean | string): string | null {
   if (p.kind === 'boolean') return null;
+  if (p.kind === 'choice')
+    return p.choices?.includes(String(value)) ? null : `${p.name}: one of ${p.choices?.join(', ')}`;
   if (p.kind === 'numbers') {
     if (typeof value !== 'string' || value.trim() === '') return null;
     return value.split(',').every((v) => v.trim() !== '' && Number.isFinite(Number(v)))
@@ -130,6 +135,7 @@ export function paramsForRequest(
     const v = values[p.name];
     if (v === undefined) continue;
     if (p.kind === 'boolean') out[p.name] = v === true;
+    else if (p.kind === 'choice') out[p.name] = String(v);
     else if (p.kind === 'numbers') {
       if (typeof v === 'string' && v.trim() !== '') out[p.name] = v.split(',').map((x) => Number(x.trim()));
     } else out[p.name] = Number(v);

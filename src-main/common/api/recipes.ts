@@ -327,9 +327,11 @@ const CookRequest = InferenceOptions.extend({
 
 const ParamDescription = z.object({
   name: z.string(),
-  kind: z.enum(['number', 'integer', 'boolean', 'numbers']),
+  kind: z.enum(['number', 'integer', 'boolean', 'numbers', 'choice']),
   description: z.string(),
-  default: z.union([z.number(), z.boolean()]).optional(),
+  default: z.union([z.number(), z.boolean(), z.string()]).optional(),
+  /** a choice's allowed values */
+  choices: z.array(z.string()).optional(),
   minimum: z.number().optional(),
   maximum: z.number().optional(),
   exclusiveMinimum: z.boolean().optional(),

@@ -3,7 +3,7 @@ import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import type { EvalSet } from '../datasets/evalset.js';
 import type { EngineEvaluation } from '../inference/engine.js';
 import type { Logits } from '../inference/metrics.js';
-import { computeMetrics } from '../inference/metrics.js';
+import { computeMetrics, restrictToSubset } from '../inference/metrics.js';
 import { CmaEs } from './cmaes.js';
 import type { RecipeRunner } from './runner.js';
 import type { IdentifiedModel, SoupModels } from './soup-models.js';
@@ -53,6 +53,34 @@ export function bestLogitScale(logits: Logits, set: EvalSet): { scale: number; l
   const unit = loss(0);
   const found = loss(at);
   return found <= unit ? { scale: Math.exp(at), loss: found } : { scale: 1, loss: unit };
+}
+
+/**
+ * The label-free objective (AdaMerging, Yang et al. 2024): the mean Shannon entropy (nats) of the
+ * softmax over the set's classes, per example. A row with a non-finite logit has no distribution: the
+ * worst loss, so the search never prefers it.
+ */
+export function meanEntropy(raw: Logits, classSubset: readonly number[] | null): number {
+  const { n, classes, data } = restrictToSubset(raw, classSubset);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * classes;
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) max = Math.max(max, data[row + j]!);
+    if (!Number.isFinite(max)) return Infinity;
+    let sum = 0;
+    let weighted = 0;
+    for (let j = 0; j < classes; j++) {
+      const z = data[row + j]! - max;
+      if (!Number.isFinite(z)) return Infinity;
+      const e = Math.exp(z);
+      sum += e;
+      weighted += e * z;
+    }
+    // H = log Σ e^z − Σ e^z·z / Σ e^z  (z shifted by the row's max)
+    total += Math.log(sum) - weighted / sum;
+  }
+  return n ? total / n : 0;
 }
 
 /** Every ingredient's weights in memory (float32), so a candidate costs no file reads. */
@@ -106,7 +134,13 @@ export async function learnedSoup(
   models: SoupModels,
   ingredients: readonly Ingredient[],
   holdout: EvalSet,
-  options: { budget: number; seed: number },
+  options: {
+    budget: number;
+    seed: number;
+    /** held-out cross-entropy (with the best logit scale), or the label-free mean prediction entropy
+     *  (logit scale 1: a free scale would drive entropy to 0 without changing a prediction) */
+    objective?: 'cross-entropy' | 'entropy';
+  },
 ): Promise<LearnedSoup> {
   const parts = await loadParts(models, ingredients, runner.signal);
   runner.plan(holdout.n * options.budget);
@@ -131,7 +165,10 @@ export async function learnedSoup(
       `learned soup: evaluation ${spent + 1}/${options.budget}`,
     );
     spent++;
-    const { scale, loss } = bestLogitScale(result.outcome.logits, holdout);
+    const { scale, loss } =
+      options.objective === 'entropy'
+        ? { scale: 1, loss: meanEntropy(result.outcome.logits, holdout.classSubset) }
+        : bestLogitScale(result.outcome.logits, holdout);
     if (!best || loss < best.loss) best = { loss, z, scale, sum: mix, model, holdout: result };
     else runner.release(model);
     lossCurve.push({ evaluation: spent, loss: best.loss });

@@ -109,6 +109,12 @@ describe('the whole registry', () => {
     expect(described.learned!.params).toEqual([
       expect.objectContaining({ name: 'budget', kind: 'integer', default: 48, minimum: 4, maximum: 5000 }),
       expect.objectContaining({ name: 'seed', kind: 'integer', default: 0 }),
+      expect.objectContaining({
+        name: 'objective',
+        kind: 'choice',
+        choices: ['cross-entropy', 'entropy'],
+        default: 'cross-entropy',
+      }),
     ]);
     expect(described.interpolate!.params.map((p) => [p.name, p.kind])).toEqual([
       ['alpha', 'number'],

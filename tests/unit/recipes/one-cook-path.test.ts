@@ -7,6 +7,7 @@ import type { Recipe } from '../../../src-main/common/api/recipes.js';
 import { RecipeFile } from '../../../src-main/common/api/recipes.js';
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
+import { meanEntropy } from '../../../src-main/core/recipes/learned.js';
 import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
 
 /**
@@ -189,5 +190,62 @@ describe('greedy with replacement (issue 13)', () => {
     const plain = await kitchen.run('recipes:cook', { method: 'greedy', ingredients: [kitchenDir] });
     expect(plain.recipe.steps).toHaveLength(6);
     expect(plain.recipe.params).not.toHaveProperty('with-replacement');
+  }, 300_000);
+});
+
+describe('learned --objective entropy (issue 13, label-free)', () => {
+  it('the mean prediction entropy is the closed form', () => {
+    // p = (1/4, 3/4): H = −(¼ ln ¼ + ¾ ln ¾); p = (½, ½): ln 2; a non-finite row has no distribution
+    const logits = { n: 2, classes: 2, data: Float32Array.from([0, Math.log(3), 5, 5]) };
+    const h = -(0.25 * Math.log(0.25) + 0.75 * Math.log(0.75));
+    expect(meanEntropy(logits, null)).toBeCloseTo((h + Math.log(2)) / 2, 6);
+    expect(meanEntropy({ n: 1, classes: 2, data: Float32Array.from([NaN, 0]) }, null)).toBe(Infinity);
+  });
+
+  it('never reads the labels: the same soup with the held-out labels permuted', async () => {
+    const holdout = path.join(kitchenDir, 'data', 'holdout.safetensors');
+    const bytes = Buffer.from(fs.readFileSync(holdout));
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+      string,
+      { data_offsets: [number, number] }
+    >;
+    const [a, b] = header.labels!.data_offsets;
+    const start = 8 + headerLength + a;
+    const labels = new BigInt64Array(
+      bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + 8 + headerLength + b),
+    );
+    labels.reverse();
+    Buffer.from(labels.buffer).copy(bytes, start);
+    const permuted = path.join(tmp, 'permuted', 'holdout.safetensors');
+    fs.mkdirSync(path.dirname(permuted), { recursive: true });
+    fs.writeFileSync(permuted, bytes);
+    const cook = (file: string) =>
+      kitchen.run('recipes:cook', {
+        method: 'learned',
+        ingredients: [path.join(kitchenDir, 'sweep')],
+        holdout: file,
+        params: { budget: 8, objective: 'entropy' },
+      });
+    const original = await cook(holdout);
+    const shuffled = await cook(permuted);
+    if (original.recipe.method !== 'learned' || shuffled.recipe.method !== 'learned')
+      throw new Error('learned');
+    expect(shuffled.recipe.coefficients).toEqual(original.recipe.coefficients);
+    expect(shuffled.recipe.loss_curve).toEqual(original.recipe.loss_curve);
+    expect(original.recipe.logit_scale).toBe(1);
+    expect(original.recipe.params.objective).toMatch(/^mean prediction entropy/);
+    const curve = original.recipe.loss_curve.map((p) => p.loss);
+    for (let i = 1; i < curve.length; i++) expect(curve[i]!).toBeLessThanOrEqual(curve[i - 1]!);
+    // the labels do decide with cross-entropy, the paper's objective (the control)
+    const ce = await kitchen.run('recipes:cook', {
+      method: 'learned',
+      ingredients: [path.join(kitchenDir, 'sweep')],
+      holdout: permuted,
+      params: { budget: 8 },
+    });
+    if (ce.recipe.method !== 'learned') throw new Error('learned');
+    expect(ce.recipe.params.objective).toBe('held-out cross-entropy');
+    expect(ce.recipe.loss_curve).not.toEqual(original.recipe.loss_curve);
   }, 300_000);
 });

@@ -57,9 +57,13 @@ function range(p: ParamDescription): string {
 }
 
 function optionHelp(p: ParamDescription): string {
-  const value = p.kind === 'boolean' ? '' : p.kind === 'numbers' ? ' X,X,…' : ' X';
+  const value =
+    p.kind === 'boolean' ? '' : p.kind === 'numbers' ? ' X,X,…' : p.kind === 'choice' ? ' NAME' : ' X';
+  const choices = p.kind === 'choice' ? `: ${p.choices?.join(' | ') ?? ''}` : '';
   const shown =
-    p.default === undefined || p.kind === 'boolean' ? '' : ` (default ${String(p.default)}${range(p)})`;
+    p.default === undefined || p.kind === 'boolean'
+      ? choices
+      : `${choices} (default ${String(p.default)}${range(p)})`;
   return `  --${`${p.name}${value}`.padEnd(17)}${p.description}${shown}`;
 }
 
@@ -68,6 +72,17 @@ function paramValue(args: ParsedArgs, p: ParamDescription): unknown {
   if (p.kind === 'boolean') return flag(args, p.name) ? true : undefined;
   const text = stringOption(args, p.name);
   if (text === undefined) return undefined;
+  if (p.kind === 'choice') {
+    if (!p.choices?.includes(text))
+      throw new TureenError(
+        'bad_request',
+        `--${p.name} must be one of ${p.choices?.join(', ')}, got ${text}`,
+        {
+          field: p.name,
+        },
+      );
+    return text;
+  }
   const numbers = (p.kind === 'numbers' ? text.split(',') : [text]).map((t) => Number(t.trim()));
   if (numbers.some((n) => !Number.isFinite(n)) || (p.kind === 'integer' && !Number.isInteger(numbers[0]))) {
     throw new TureenError(
@@ -109,7 +124,7 @@ function story(d: MethodDescription, cooked: Cooked): string[] {
       `learned soup of ${r.ingredients.length} ingredients, logit scale ${r.logit_scale.toFixed(4)}, ${r.loss_curve.length} held-out evaluations`,
       `  optimiser: ${r.optimiser ?? ''}`,
       ...r.ingredients.map((i) => `  ${i.coefficient.toFixed(4).padStart(8)} × ${i.path}`),
-      `  held-out loss: ${r.loss_curve[0]?.loss.toFixed(4)} (uniform start) → ${r.loss_curve.at(-1)?.loss.toFixed(4)}`,
+      `  held-out ${String(r.params.objective).startsWith('mean prediction entropy') ? 'entropy' : 'loss'}: ${r.loss_curve[0]?.loss.toFixed(4)} (uniform start) → ${r.loss_curve.at(-1)?.loss.toFixed(4)}`,
     ];
   }
   const search = r.search;

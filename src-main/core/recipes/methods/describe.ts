@@ -4,9 +4,11 @@ import type { Method, MethodNeeds } from './method.js';
 /** One parameter of a method, as forms, CLI options and docs show it. */
 export interface ParamDescription {
   name: string;
-  kind: 'number' | 'integer' | 'boolean' | 'numbers';
+  kind: 'number' | 'integer' | 'boolean' | 'numbers' | 'choice';
   description: string;
-  default?: number | boolean;
+  default?: number | boolean | string;
+  /** a choice's allowed values */
+  choices?: string[];
   minimum?: number;
   maximum?: number;
   /** the bound itself is not allowed (density > 0, drop < 1) */
@@ -27,8 +29,9 @@ export interface MethodDescription {
 
 interface JsonSchemaField {
   type?: string;
+  enum?: string[];
   description?: string;
-  default?: number | boolean;
+  default?: number | boolean | string;
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;
@@ -41,8 +44,9 @@ export function describeMethod(method: Method): MethodDescription {
     properties?: Record<string, JsonSchemaField>;
   };
   const params = Object.entries(schema.properties ?? {}).map(([name, field]): ParamDescription => {
-    const kind =
-      field.type === 'array'
+    const kind = field.enum
+      ? 'choice'
+      : field.type === 'array'
         ? 'numbers'
         : field.type === 'boolean'
           ? 'boolean'
@@ -58,6 +62,7 @@ export function describeMethod(method: Method): MethodDescription {
       name,
       kind,
       description: field.description ?? '',
+      ...(field.enum ? { choices: [...field.enum] } : {}),
       ...(field.default !== undefined ? { default: field.default } : {}),
       ...(low !== undefined ? { minimum: low } : {}),
       ...(high !== undefined ? { maximum: high } : {}),

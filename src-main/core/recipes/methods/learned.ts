@@ -12,10 +12,18 @@ const Params = z.object({
     .default(LEARNED_DEFAULT_BUDGET)
     .describe('held-out evaluations the optimiser may spend'),
   seed: z.number().int().min(0).max(4294967295).default(0).describe('optimiser seed'),
+  objective: z
+    .enum(['cross-entropy', 'entropy'])
+    .default('cross-entropy')
+    .describe(
+      "cross-entropy: held-out cross-entropy with a learned logit scale (the paper's); entropy: label-free, the mean prediction entropy on the held-out set's inputs, its labels not read (AdaMerging, Yang et al. 2024)",
+    ),
 });
 
 /** What a learned soup minimises (recorded in its recipe). */
 export const LEARNED_OBJECTIVE = 'held-out cross-entropy';
+export const LEARNED_ENTROPY_OBJECTIVE =
+  'mean prediction entropy on the held-out inputs (label-free; labels not read; logit scale 1)';
 
 /**
  * Wortsman et al. 2022, the learned soup: mixing coefficients softmax(z) and a logit scale minimising
@@ -35,14 +43,15 @@ export const learned: SoupMethod<typeof Params> = {
     const { runner, models, holdout } = heldOut(env, 'learned');
     const { members } = env.sweep;
     const soup = await learnedSoup(runner, models, members, holdout, params);
+    const entropy = params.objective === 'entropy';
     return {
-      label: `learned soup (${members.length})`,
+      label: entropy ? `learned soup (${members.length}, entropy)` : `learned soup (${members.length})`,
       parts: members.map((ingredient, i) => ({ ingredient, coefficient: soup.coefficients[i]! })),
       params: {
         optimiser: LEARNED_OPTIMISER,
         budget: params.budget,
         seed: params.seed,
-        objective: LEARNED_OBJECTIVE,
+        objective: entropy ? LEARNED_ENTROPY_OBJECTIVE : LEARNED_OBJECTIVE,
       },
       fields: {
         coefficients: soup.coefficients,

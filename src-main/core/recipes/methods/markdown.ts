@@ -3,6 +3,7 @@ import type { ParamDescription } from './describe.js';
 import { METHODS } from './index.js';
 
 function bounds(p: ParamDescription): string {
+  if (p.kind === 'choice') return p.choices?.join(' \\| ') ?? '';
   if (p.kind === 'boolean' || p.kind === 'numbers') return '';
   const low = p.minimum === undefined ? '' : `${p.minimum} ${p.exclusiveMinimum ? '<' : '≤'} `;
   const high = p.maximum === undefined ? '' : ` ${p.exclusiveMaximum ? '<' : '≤'} ${p.maximum}`;
@@ -28,7 +29,8 @@ export function methodsMarkdown(): string {
     if (d.params.length) {
       lines.push('| option | default | range | searchable | meaning |', '|---|---|---|---|---|');
       for (const p of d.params) {
-        const value = p.kind === 'boolean' ? '' : p.kind === 'numbers' ? ' W,W,…' : ' X';
+        const value =
+          p.kind === 'boolean' ? '' : p.kind === 'numbers' ? ' W,W,…' : p.kind === 'choice' ? ' NAME' : ' X';
         const dflt = p.default === undefined ? '—' : String(p.default);
         lines.push(
           `| \`--${p.name}${value}\` | ${dflt} | ${bounds(p) || '—'} | ${p.searchable ? 'yes' : ''} | ${p.description} |`,
