@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TureenError } from '../../../common/errors.js';
 import { packageVersion } from '../../paths.js';
 import type { EvalRole } from '../evalset.js';
-import { readEvalSet } from '../evalset.js';
+import { readEvalSetAsync } from '../evalset.js';
 import type { InputTransform } from '../transform.js';
 import type { CropOffsetRule } from './geometry.js';
 import type { FolderProblem } from './folder.js';
@@ -263,7 +263,7 @@ export async function importImageFolder(
       transform,
       options,
       skipped,
-      hash: readEvalSet(target).hash,
+      hash: (await readEvalSetAsync(target)).hash,
       bytes,
       seconds: (performance.now() - started) / 1000,
     };
