@@ -18,6 +18,16 @@ import { hyperparametersOf } from './hyperparameters.js';
 import type { IngredientSummary } from './ingredient.js';
 import { openIngredient } from './ingredient.js';
 import { pickleNotices } from './torch/notices.js';
+import type { CheckpointRow, Scope } from '../store/checkpoint-store.js';
+import {
+  checkpointWriter,
+  checkpointsIn,
+  checkpointsUnder,
+  deleteCheckpoints,
+  scanReportsIn,
+  storeScanReport,
+  touchCheckpoint,
+} from '../store/checkpoint-store.js';
 
 type Checkpoint = z.output<typeof CheckpointSummary>;
 type FamilyOut = z.output<typeof FamilySummary>;
@@ -29,25 +39,6 @@ const NOT_A_MODEL = 'not_a_model';
 
 function isNotAModel(error: unknown): error is Error {
   return error instanceof Error && (error as { code?: unknown }).code === NOT_A_MODEL;
-}
-
-interface CheckpointRow {
-  id: number;
-  root: string;
-  kitchen_id: number | null;
-  path: string;
-  format: string | null;
-  bytes: number;
-  params: number;
-  dtype: string;
-  family_id: string | null;
-  is_base: number;
-  sha256: string | null;
-  hyperparameters: string;
-  summary: string | null;
-  stamps: string;
-  error: string | null;
-  scanned_at: string;
 }
 
 interface StoredHyperparameters {
@@ -148,20 +139,9 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
   const kitchenId = options.kitchenId ?? null;
   const found = discover(root);
   const ignored = [...found.ignored];
-  const existing = new Map(
-    (db.prepare('SELECT * FROM checkpoints WHERE root = ?').all(root) as CheckpointRow[]).map((r) => [
-      r.path,
-      r,
-    ]),
-  );
+  const existing = new Map(checkpointsUnder(db, root).map((r) => [r.path, r]));
   const now = new Date().toISOString();
-  const upsert = db.prepare(`
-    INSERT INTO checkpoints (root, kitchen_id, path, format, bytes, params, dtype, family_id, is_base, sha256, hyperparameters, summary, stamps, error, scanned_at)
-    VALUES (@root, @kitchen_id, @path, @format, @bytes, @params, @dtype, NULL, @is_base, @sha256, @hyperparameters, @summary, @stamps, @error, @scanned_at)
-    ON CONFLICT(root, path) DO UPDATE SET kitchen_id = excluded.kitchen_id, format = excluded.format, bytes = excluded.bytes,
-      params = excluded.params, dtype = excluded.dtype, is_base = excluded.is_base, sha256 = excluded.sha256,
-      hyperparameters = excluded.hyperparameters, summary = excluded.summary, stamps = excluded.stamps,
-      error = excluded.error, scanned_at = excluded.scanned_at`);
+  const upsert = checkpointWriter(db);
   const stats = { read: 0, reused: 0, removed: 0, failed: 0 };
   const present = new Set<string>();
   const total = found.checkpoints.length;
@@ -175,11 +155,7 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
     } satisfies StoredHyperparameters);
     const old = existing.get(file);
     if (old && !old.error && unchanged(JSON.parse(old.stamps) as FileStamp[], file)) {
-      db.prepare('UPDATE checkpoints SET hyperparameters = ?, kitchen_id = ? WHERE id = ?').run(
-        hyperparameters,
-        kitchenId,
-        old.id,
-      );
+      touchCheckpoint(db, old.id, hyperparameters, kitchenId);
       present.add(file);
       stats.reused++;
       continue;
@@ -188,7 +164,7 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
       const ingredient = openIngredient(file, { db });
       const sha256 = await ingredient.sha256(options.signal);
       const summary = ingredient.summary();
-      upsert.run({
+      upsert({
         root,
         kitchen_id: kitchenId,
         path: file,
@@ -212,7 +188,7 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
         ignored.push({ path: file, reason: error.message });
         continue;
       }
-      upsert.run({
+      upsert({
         root,
         kitchen_id: kitchenId,
         path: file,
@@ -232,16 +208,10 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
       stats.failed++;
     }
   }
-  const remove = db.prepare('DELETE FROM checkpoints WHERE id = ?');
-  for (const [file, row] of existing) {
-    if (!present.has(file)) {
-      remove.run(row.id);
-      stats.removed++;
-    }
-  }
-  const rows = db
-    .prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path')
-    .all(root) as CheckpointRow[];
+  const gone = [...existing].filter(([file]) => !present.has(file)).map(([, row]) => row.id);
+  deleteCheckpoints(db, gone);
+  stats.removed += gone.length;
+  const rows = checkpointsUnder(db, root);
   const readable = rows.filter((r) => r.summary !== null);
   const summaries = readable.map((r) => ({
     ...(JSON.parse(r.summary!) as IngredientSummary),
@@ -259,18 +229,15 @@ export async function scanFolder(db: Database, folder: string, options: ScanOpti
     ignored: ignored.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     evalSets: found.evalSets,
   };
-  db.transaction(() => {
-    const setFamily = db.prepare('UPDATE checkpoints SET family_id = ? WHERE id = ?');
-    for (const r of rows) setFamily.run(familyOf.get(r.path) ?? null, r.id);
-    db.prepare(
-      `INSERT INTO scan_reports (root, kitchen_id, report, scanned_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT(root) DO UPDATE SET kitchen_id = excluded.kitchen_id, report = excluded.report, scanned_at = excluded.scanned_at`,
-    ).run(root, kitchenId, JSON.stringify(stored), now);
-  })();
+  storeScanReport(db, {
+    root,
+    kitchenId,
+    families: rows.map((r) => ({ id: r.id, familyId: familyOf.get(r.path) ?? null })),
+    report: stored,
+    scannedAt: now,
+  });
   options.progress?.(total, total, 'scanned');
-  const checkpoints = (
-    db.prepare('SELECT * FROM checkpoints WHERE root = ? ORDER BY path').all(root) as CheckpointRow[]
-  ).map(toCheckpoint);
+  const checkpoints = checkpointsUnder(db, root).map(toCheckpoint);
   return { root, kitchenId, checkpoints, ...stored, stats };
 }
 
@@ -282,40 +249,20 @@ function sizeOrZero(file: string): number {
   }
 }
 
-export interface Scope {
-  kitchenId?: number | undefined;
-  paths?: string[] | undefined;
-}
-
-function scopeWhere(scope: Scope): { sql: string; args: unknown[] } {
-  if (scope.kitchenId !== undefined) return { sql: 'kitchen_id = ?', args: [scope.kitchenId] };
-  if (scope.paths?.length) {
-    const roots = scope.paths.map((p) => path.resolve(p));
-    return { sql: `root IN (${roots.map(() => '?').join(', ')})`, args: roots };
-  }
-  return { sql: '1 = 1', args: [] };
-}
+export type { Scope };
 
 export function listCheckpoints(db: Database, scope: Scope = {}): Checkpoint[] {
-  const where = scopeWhere(scope);
-  const rows = db
-    .prepare(`SELECT * FROM checkpoints WHERE ${where.sql} ORDER BY root, path`)
-    .all(...where.args) as CheckpointRow[];
-  return rows.map(toCheckpoint);
+  return checkpointsIn(db, scope).map(toCheckpoint);
 }
 
 export function listFamilies(
   db: Database,
   scope: Scope = {},
 ): { families: FamilyOut[]; mismatches: MismatchOut[] } {
-  const where = scopeWhere(scope);
-  const rows = db
-    .prepare(`SELECT report FROM scan_reports WHERE ${where.sql} ORDER BY root`)
-    .all(...where.args) as Array<{ report: string }>;
   const families: FamilyOut[] = [];
   const mismatches: MismatchOut[] = [];
-  for (const r of rows) {
-    const report = JSON.parse(r.report) as { families: FamilyOut[]; mismatches: MismatchOut[] };
+  for (const text of scanReportsIn(db, scope)) {
+    const report = JSON.parse(text) as { families: FamilyOut[]; mismatches: MismatchOut[] };
     families.push(...report.families);
     mismatches.push(...report.mismatches);
   }
