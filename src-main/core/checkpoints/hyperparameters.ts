@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isWithin } from '../within.js';
+import { readRegularFile } from './read-range.js';
 import { readPickledSettings } from './torch/checkpoint.js';
 
 export type HyperparameterValue = number | string | boolean;
@@ -73,11 +74,26 @@ function flatten(value: unknown, prefix: string, out: Hyperparameters): void {
   }
 }
 
+/**
+ * A side file's text, or null when it is missing, too large or not a regular file: a FIFO named
+ * hparams.json would block a plain read forever (the scan lists such files as ignored, with the reason).
+ */
+function readSideText(file: string): string | null {
+  try {
+    return readRegularFile(file, 'bad_checkpoint', {
+      bytes: MAX_SIDECAR_BYTES,
+      what: 'a hyperparameter file',
+    }).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** A sidecar's scalar settings (nested keys joined with dots); unreadable sidecars are skipped, not fatal. */
 export function readSidecar(file: string): Hyperparameters | null {
+  const text = readSideText(file);
+  if (text === null) return null;
   try {
-    if (fs.statSync(file).size > MAX_SIDECAR_BYTES) return null;
-    const text = fs.readFileSync(file, 'utf8');
     const data: unknown = file.endsWith('.json')
       ? JSON.parse(text)
       : YAML.parse(text, { maxAliasCount: 100 });
@@ -172,9 +188,10 @@ function timmSummary(file: string): Hyperparameters | null {
   const summary = path.join(path.dirname(file), 'summary.csv');
   if (!fs.existsSync(summary)) return null;
   let rows: Array<Record<string, HyperparameterValue>>;
+  const text = readSideText(summary);
+  if (text === null) return null;
   try {
-    if (fs.statSync(summary).size > MAX_SIDECAR_BYTES) return null;
-    const lines = fs.readFileSync(summary, 'utf8').split(/\r?\n/).filter(Boolean);
+    const lines = text.split(/\r?\n/).filter(Boolean);
     const header = lines[0]!.split(',').map((h) => h.trim());
     rows = lines.slice(1).map((line) => {
       const cells = line.split(',');
@@ -198,9 +215,10 @@ function timmSummary(file: string): Hyperparameters | null {
 function modelSoupsHparams(file: string): Hyperparameters | null {
   const info = path.join(path.dirname(file), 'hparam_info.json');
   if (!fs.existsSync(info)) return null;
+  const text = readSideText(info);
+  if (text === null) return null;
   try {
-    if (fs.statSync(info).size > MAX_SIDECAR_BYTES) return null;
-    const all = JSON.parse(fs.readFileSync(info, 'utf8')) as Record<string, unknown>;
+    const all = JSON.parse(text) as Record<string, unknown>;
     const mine = all[path.basename(file)];
     if (!mine || typeof mine !== 'object') return null;
     const out: Hyperparameters = {};

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { TureenError } from '../../../common/errors.js';
+import { openRegularFile } from '../read-range.js';
 import type { DType } from '../../tensors/dtypes.js';
 import { dtypeBytes } from '../../tensors/dtypes.js';
 import type { ParsedPickle, PickleSource, PickleValue } from './pickle.js';
@@ -137,7 +138,7 @@ function openZip(file: string, size: number): RawCheckpoint {
 }
 
 function openLegacy(file: string, size: number): RawCheckpoint {
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegularFile(file, 'bad_checkpoint');
   try {
     const source = fileSource(fd, size);
     let magic: ParsedPickle;
@@ -199,7 +200,7 @@ function openLegacy(file: string, size: number): RawCheckpoint {
         byteLength,
         fileOffset: dataOffset,
         read: () => {
-          const rfd = fs.openSync(file, 'r');
+          const rfd = openRegularFile(file, 'bad_checkpoint').fd;
           try {
             return readExactly(rfd, file, dataOffset, byteLength);
           } finally {
@@ -217,10 +218,8 @@ function openLegacy(file: string, size: number): RawCheckpoint {
 
 function headOf(file: string): { size: number; head: Buffer } {
   // a FIFO or device would block or never end: only regular files are opened
-  if (!fs.statSync(file).isFile()) throw bad(file, 'is not a regular file');
-  const fd = fs.openSync(file, 'r');
+  const { fd, size } = openRegularFile(file, 'bad_checkpoint');
   try {
-    const size = fs.fstatSync(fd).size;
     return { size, head: readRaw(fd, 0, Math.min(size, 512)) };
   } finally {
     fs.closeSync(fd);

@@ -27,7 +27,7 @@ export function pickleNotices(summary: { path: string; pickle?: PickleSummary })
     out.push({
       code: 'ema_weights',
       path: summary.path,
-      message: `${summary.path}: holds EMA weights too (under "${pickle.emaKey}"); the raw weights${pickle.stateDictKey ? ` ("${pickle.stateDictKey}")` : ''} are used (--ema on eval, compare, cook and advise picks the EMA weights)`,
+      message: `${summary.path}: holds EMA weights too (under "${pickle.emaKey}"); the raw weights${pickle.stateDictKey ? ` ("${pickle.stateDictKey}")` : ''} are used unless --ema (eval, compare, cook, advise) or the kitchen's EMA setting in the app picks the EMA weights`,
     });
   }
   return out;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { TureenError } from '../../../common/errors.js';
+import { openRegularFile } from '../read-range.js';
 
 /** One member of a ZIP archive, with where its bytes start in the file. */
 export interface ZipEntry {
@@ -130,9 +131,8 @@ function zip64Extra(
  * from its local header). Every size and offset is checked against the file size; nothing is inflated.
  */
 export function readZipDirectory(file: string): ZipEntry[] {
-  const fd = fs.openSync(file, 'r');
+  const { fd, size } = openRegularFile(file, 'bad_checkpoint');
   try {
-    const size = fs.fstatSync(fd).size;
     const dir = locateCentralDirectory(fd, file, size);
     const buf = readExactly(fd, file, dir.offset, dir.length);
     const entries: ZipEntry[] = [];
@@ -196,7 +196,7 @@ export function readZipDirectory(file: string): ZipEntry[] {
 export function readZipEntry(file: string, entry: ZipEntry, limit: number): Buffer {
   if (entry.uncompressedSize > limit)
     throw bad(file, `"${entry.name}" is ${entry.uncompressedSize} bytes, over the ${limit}-byte limit`);
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegularFile(file, 'bad_checkpoint');
   let raw: Buffer;
   try {
     raw = readExactly(fd, file, entry.dataOffset, entry.compressedSize);
