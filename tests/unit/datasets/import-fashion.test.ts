@@ -54,10 +54,7 @@ async function writePngFolder(folder: string): Promise<number[]> {
 
 type Evaluation = z.output<typeof EvaluationRecord>;
 async function evaluate(evalset: string): Promise<Evaluation[]> {
-  const { jobId } = await kitchen.call('evaluations:run', { models, evalsets: [evalset], threads: 1 });
-  const job = await kitchen.jobs.wait(jobId);
-  expect(job.error).toBeNull();
-  return (job.result as { evaluations: Evaluation[] }).evaluations;
+  return (await kitchen.run('evaluations:run', { models, evalsets: [evalset], threads: 1 })).evaluations;
 }
 
 describe('an imported PNG folder of Fashion-MNIST test images', () => {

@@ -60,14 +60,8 @@ describe('threads', () => {
         batchSize: 2,
         threads: 100_000,
       });
-      let job = await kitchen.call('jobs:get', { jobId });
-      while (job.state === 'running') {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        job = await kitchen.call('jobs:get', { jobId });
-      }
-      expect(job.error).toBeNull();
+      const result = await kitchen.jobs.wait('evaluations:run', jobId);
       const cores = os.availableParallelism();
-      const result = job.result as { evaluations: Array<{ threads: number | null }>; notes: string[] };
       expect(result.evaluations[0]!.threads).toBe(cores);
       expect(result.notes).toEqual([`100000 threads asked, this machine has ${cores} cores: using ${cores}`]);
     } finally {

@@ -98,14 +98,10 @@ describe('evaluations channels', () => {
         if (name === 'job:progress') progress.push(payload as { jobId: string; total: number | null });
       });
       const { jobId } = await kitchen.call('evaluations:run', { models, evalsets: sets, batchSize: 100 });
-      const job = await kitchen.jobs.wait(jobId);
+      const { evaluations } = await kitchen.jobs.wait('evaluations:run', jobId);
       off();
       for (const p of progress) if (p.jobId === jobId) totals.add(p.total);
-      expect([job.state, job.error]).toEqual(['done', null]);
-      return {
-        totals,
-        evaluations: (job.result as { evaluations: Array<{ cached?: boolean }> }).evaluations,
-      };
+      return { totals, evaluations };
     };
     const first = await run();
     expect([...first.totals]).toEqual([models.length * n]);
@@ -160,9 +156,7 @@ describe('evaluations channels', () => {
 
     const evaluate = async (k: Kitchen, set: string) => {
       const { jobId } = await k.call('evaluations:run', { models: [model('run-03')], evalsets: [set] });
-      const job = await k.jobs.wait(jobId);
-      expect([job.state, job.error]).toEqual(['done', null]);
-      return (job.result as { evaluations: Array<{ correct: number; cached?: boolean }> }).evaluations[0]!;
+      return (await k.jobs.wait('evaluations:run', jobId)).evaluations[0]!;
     };
     // Wrong copy first, then the right set: the right set must not be served the wrong copy's logits.
     const onWrong = await evaluate(kitchen, wrong);

@@ -2,8 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import type { CompareTable, CookResult } from '../../../src-main/common/api/recipes.js';
 import { runCli } from '../../../src-main/cli/main.js';
 import { Kitchen } from '../../../src-main/core/kitchen.js';
 import { ensureHostBuilt, fixtureDir } from '../inference/build-host.js';
@@ -171,16 +169,7 @@ describe('merge methods in a comparison', () => {
       demoKitchen: null,
     });
     try {
-      const job = async <T>(
-        channel: 'compare:run' | 'recipes:cook' | 'recipes:saveSoup',
-        payload: unknown,
-      ): Promise<T> => {
-        const { jobId } = (await kitchen.invoke(channel, payload)) as { jobId: string };
-        const summary = await kitchen.jobs.wait(jobId);
-        expect(summary.state, JSON.stringify(summary.error)).toBe('done');
-        return summary.result as T;
-      };
-      const table = await job<z.output<typeof CompareTable>>('compare:run', {
+      const table = await kitchen.run('compare:run', {
         folders: [kitchenDir],
         methods: ['uniform', 'task-arithmetic', 'slerp'],
       });
@@ -198,7 +187,7 @@ describe('merge methods in a comparison', () => {
       const row = table.rows.find((r) => r.kind === 'merge')!;
       expect(row.method).toBe('task-arithmetic');
       const fromCompare = (await kitchen.call('recipes:get', { id: row.recipeId! })).recipe;
-      const cooked = await job<z.output<typeof CookResult>>('recipes:cook', {
+      const cooked = await kitchen.run('recipes:cook', {
         method: 'task-arithmetic',
         ingredients: [kitchenDir],
         search: 'lambda=0.2:1.6:0.2',
@@ -209,8 +198,8 @@ describe('merge methods in a comparison', () => {
       expect(cooked.recipe.weights_sha256).toBe(fromCompare.weights_sha256);
       expect(fromCompare.search!.points).toHaveLength(8);
       // saving the stored recipe runs the method again: the very weights that were evaluated
-      const saved = await job<{ same_weights_as_evaluated: boolean }>('recipes:saveSoup', {
-        id: row.recipeId,
+      const saved = await kitchen.run('recipes:saveSoup', {
+        id: row.recipeId!,
         out: path.join(tmp, 'saved-task-arithmetic.onnx'),
       });
       expect(saved.same_weights_as_evaluated).toBe(true);
