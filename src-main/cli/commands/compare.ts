@@ -7,6 +7,7 @@ import { stringOption } from '../command.js';
 import { COMPARE_LAMBDA_SEARCH } from '../../core/recipes/compare-methods.js';
 import { MERGE_METHODS } from '../../core/recipes/methods/index.js';
 import { INFERENCE_HELP, inferenceOptions, inferenceRequest, resolvedList, textTable } from './eval.js';
+import { FAMILY_HELP, familyOptions, familyRequest } from './family-options.js';
 
 type Table = z.output<typeof CompareTable>;
 
@@ -50,7 +51,7 @@ export const compareCommand: Command = {
   name: 'compare',
   summary:
     'the full comparison: every ingredient, best single, oracle, uniform/greedy/learned soups, merge methods, ensembles',
-  help: `Usage: tureen compare <file-or-dir>... [--holdout <evalset>] [--eval <evalset>...] [--learned-budget 48] [--methods M,M,...] [--json]
+  help: `Usage: tureen compare <file-or-dir>... [--holdout <evalset>] [--eval <evalset>...] [--learned-budget 48] [--methods M,M,...] [--family N] [--ema] [--json]
 
 Evaluates every ingredient (and the base, found by its folder name base/pretrained/zeroshot) on every eval
 set, cooks the uniform, greedy and learned soups, forms the logit ensemble and the greedy ensemble from
@@ -61,12 +62,14 @@ Without --holdout/--eval, eval sets are found in the folders by role (exactly on
   --methods M,M,...  rows to cook: uniform, greedy, learned and any merge method (${MERGE_METHODS.map((m) => m.name).join(', ')});
                      default: uniform, greedy, learned, plus model-stock and task-arithmetic (λ searched on the
                      held-out set over ${COMPARE_LAMBDA_SEARCH.split('=')[1]}) when the sweep has a base
+${FAMILY_HELP}
 ${INFERENCE_HELP}`,
   options: {
     holdout: { type: 'string' },
     eval: { type: 'string', multiple: true },
     'learned-budget': { type: 'string' },
     methods: { type: 'string' },
+    ...familyOptions,
     ...inferenceOptions,
   },
   async run(args, ctx) {
@@ -89,6 +92,7 @@ ${INFERENCE_HELP}`,
       ...(evals.length ? { evals } : {}),
       ...(budget !== undefined ? { learnedBudget: budget } : {}),
       ...(methods ? { methods: methods.split(',').map((m) => m.trim()) } : {}),
+      ...familyRequest(args),
       ...inferenceRequest(args),
     });
     return {

@@ -139,6 +139,30 @@ describe('--ema and --family', () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('--family 9: no such family');
 
+    // compare: the refusal, then the family picked
+    const compare = (extra: string[]) =>
+      runTureen(db, [
+        'compare',
+        mixed,
+        '--holdout',
+        holdout(),
+        '--learned-budget',
+        '0',
+        '--methods',
+        'uniform,greedy',
+        ...extra,
+      ]);
+    const compareRefused = await compare([]);
+    expect(compareRefused.code).not.toBe(0);
+    expect(compareRefused.stderr).toContain('pick one with --family <number>');
+    const compared = await compare(['--family', '2', '--json']);
+    expect(compared.code, compared.stdout + compared.stderr).toBe(0);
+    const compareRows = (compared.json as { rows: Array<{ kind: string; ingredients: string[] }> }).rows;
+    expect(compareRows.filter((r) => r.kind === 'ingredient').flatMap((r) => r.ingredients)).toEqual([
+      'torch/soups/model_0.pt',
+      'torch/soups/model_1.pt',
+    ]);
+
     // eval opens each input on its own: --family picks within the folder
     const evaluated = await runTureen(db, ['eval', mixed, '--data', holdout(), '--family', '2', '--json']);
     expect(evaluated.code, evaluated.stdout + evaluated.stderr).toBe(0);
@@ -216,6 +240,15 @@ describe("a kitchen's EMA setting (the app's per-kitchen default)", () => {
       // the checkpoint without EMA weights stays in, with its raw weights
       expect(await counts({})).toEqual({ ...raw, [TIMM]: expected.eval.correct[`${TIMM}#ema`] });
       expect(await counts({ ema: false })).toEqual(raw);
+      // the comparison (and the cook behind its soups) takes the default too
+      const table = await kitchen.run('compare:run', {
+        folders: [root],
+        holdout: path.join(torchFixtures, expected.eval.set),
+        learnedBudget: 0,
+        methods: ['uniform'],
+      });
+      const timmRow = table.rows.find((r) => r.kind === 'ingredient' && r.ingredients[0] === TIMM)!;
+      expect(Object.values(timmRow.metrics)[0]!.correct).toBe(expected.eval.correct[`${TIMM}#ema`]);
       await kitchen.call('kitchens:setEma', { id: registered.id, ema: false });
       expect(await counts({})).toEqual(raw);
       // a removed kitchen's setting does not pass to the next one that gets its id
