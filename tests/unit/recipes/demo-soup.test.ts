@@ -99,14 +99,11 @@ describe.skipIf(!present)('the LP-FT demo kitchen (resources/demo-soup)', () => 
       ensureHostBuilt();
       kitchen = new Kitchen({ transport: 'cli', dataDir: tmp, demoKitchen: null });
       // Only the rows PyTorch computed: no learned soup, no merge methods (they would double the run time).
-      const { jobId } = await kitchen.call('compare:run', {
+      table = await kitchen.run('compare:run', {
         folders: [demo],
         learnedBudget: 0,
         methods: ['uniform', 'greedy'],
       });
-      const summary = await kitchen.jobs.wait(jobId);
-      if (summary.state !== 'done') throw new Error(JSON.stringify(summary.error));
-      table = summary.result as z.output<typeof CompareTable>;
     }, 900_000);
     afterAll(() => {
       kitchen?.close();

@@ -56,10 +56,7 @@ describe.skipIf(!present)('demo kitchen agrees with PyTorch (reference.json)', (
     ensureHostBuilt();
     reference = JSON.parse(fs.readFileSync(referenceFile, 'utf8')) as Reference;
     kitchen = new Kitchen({ transport: 'cli', dataDir: tmp, demoKitchen: null });
-    const { jobId } = await kitchen.call('compare:run', { folders: [demo], learnedBudget: 0 });
-    const summary = await kitchen.jobs.wait(jobId);
-    if (summary.state !== 'done') throw new Error(JSON.stringify(summary.error));
-    table = summary.result as z.output<typeof CompareTable>;
+    table = await kitchen.run('compare:run', { folders: [demo], learnedBudget: 0 });
   }, 900_000);
   afterAll(() => {
     kitchen?.close();
