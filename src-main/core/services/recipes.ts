@@ -12,11 +12,21 @@ import { getRecipe, listRecipes, updateRecipeOutputs } from '../store/recipe-sto
 import { loadParts, mixParts } from '../recipes/learned.js';
 import { mergeWeights } from '../recipes/merge.js';
 import { describeMethod } from '../recipes/methods/describe.js';
-import { METHODS, mergeMethod } from '../recipes/methods/index.js';
+import { METHODS, findMethod, mergeMethod } from '../recipes/methods/index.js';
+import type { RunSettings } from '../inference/engine.js';
+import { DEFAULT_BATCH_SIZE } from '../inference/engine.js';
 import { RecipeRunner } from '../recipes/runner.js';
 import { SoupModels } from '../recipes/soup-models.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { checkReadable, checkWritable, familyPickFor } from './kitchens.js';
+
+/** The run settings of a job that evaluates nothing (never sent to the inference host). */
+const NO_INFERENCE: RunSettings = {
+  provider: 'none',
+  threads: null,
+  batchSize: DEFAULT_BATCH_SIZE,
+  notes: [],
+};
 
 export function recipeHandlers(
   ctx: ServiceContext,
@@ -32,7 +42,11 @@ export function recipeHandlers(
   return {
     'recipes:cook': (req) => {
       const engine = ctx.engine;
-      const settings = engine.settings(req);
+      // A cook that only averages and writes (evaluate: false, no held-out choice or search) runs no
+      // inference: it does not load onnxruntime to pick a provider (a quarter second per `cook uniform`).
+      const method = findMethod(req.method);
+      const averagesOnly = req.evaluate === false && !req.search && method?.needs.holdout === false;
+      const settings = averagesOnly ? NO_INFERENCE : engine.settings(req);
       const ingredients = req.ingredients.map((p) => checkReadable(ctx, p));
       const holdout = req.holdout ? checkReadable(ctx, req.holdout) : undefined;
       const evals = req.evals?.map((p) => checkReadable(ctx, p));
