@@ -146,7 +146,7 @@ export const checkpointsApi = {
     z.object({ families: z.array(FamilySummary), mismatches: z.array(MismatchSchema) }),
   ),
   'checkpoints:replay': jobChannel(
-    'Cook a recipe file again; refuses ingredients whose sha256 changed (job; result WeightCookResult plus reproduced)',
+    'Cook a recipe file again; refuses ingredients whose sha256 changed (job; result ReplayResult: the recipe as recorded, the outputs written and whether each reproduced the recorded hash)',
     z.object({
       recipe: z.string().min(1),
       outputs: z.array(z.string().min(1)).optional(),

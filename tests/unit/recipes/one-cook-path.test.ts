@@ -249,3 +249,32 @@ describe('learned --objective entropy (issue 13, label-free)', () => {
     expect(ce.recipe.loss_curve).not.toEqual(original.recipe.loss_curve);
   }, 300_000);
 });
+
+describe('tureen cook --help', () => {
+  it('lists one verb per method of the registry, with the options its params declare', async () => {
+    let stdout = '';
+    const code = await runCli(['cook', '--help'], {
+      stdout: (t) => (stdout += t),
+      stderr: () => undefined,
+      isTTY: false,
+    });
+    expect(code).toBe(0);
+    for (const verb of [
+      'uniform',
+      'greedy',
+      'learned',
+      'interpolate',
+      'task-arithmetic',
+      'ties',
+      'dare',
+      'slerp',
+      'model-stock',
+    ])
+      expect(stdout, verb).toContain(`tureen cook ${verb} `);
+    expect(stdout).toContain('--with-replacement');
+    expect(stdout).toMatch(
+      /--objective NAME\s+cross-entropy: .*: cross-entropy \| entropy \(default cross-entropy\)/,
+    );
+    expect(stdout).toMatch(/--alphas X,X,…/);
+  });
+});
