@@ -1,6 +1,7 @@
 import { api } from './api';
 import type { ApiCompareTable, Checkpoint, CookResult, EvalSet, Evaluation, GreedyStepEvent } from './domain';
 import { addGreedyStep } from './greedy-live';
+import { kitchens } from './kitchens.svelte';
 import type { Kitchen } from './types';
 
 /**
@@ -23,17 +24,21 @@ class WorkbenchSession {
   compareJobId = $state<string | null>(null);
   /** last loaded data, shown at once when a view opens again while fresh data loads */
   compareTable = $state<ApiCompareTable | null>(null);
-  kitchens = $state<Kitchen[]>([]);
   evalsets = $state<EvalSet[]>([]);
   /** readable checkpoints of the last scan */
   checkpoints = $state<Checkpoint[]>([]);
-  /** the kitchen Evaluate, Cook and Compare work on (one choice for the whole workbench) */
-  kitchenPath = $state('');
-
-  /** Keeps the chosen kitchen valid when the list changes (first kitchen by default). */
-  setKitchens(kitchens: Kitchen[]): void {
-    this.kitchens = kitchens;
-    if (!kitchens.some((k) => k.path === this.kitchenPath)) this.kitchenPath = kitchens[0]?.path ?? '';
+  /** the registered kitchens and the chosen one live in lib/kitchens.svelte.ts; these read through */
+  get kitchens(): Kitchen[] {
+    return kitchens.list;
+  }
+  get kitchenPath(): string {
+    return kitchens.selectedPath;
+  }
+  set kitchenPath(path: string) {
+    kitchens.selectedPath = path;
+  }
+  setKitchens(list: Kitchen[]): void {
+    kitchens.set(list);
   }
   evaluations = $state<Evaluation[]>([]);
 
