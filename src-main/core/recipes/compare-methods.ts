@@ -1,12 +1,17 @@
 import { TureenError } from '../../common/errors.js';
 import type { MergeMethod } from './methods/method.js';
-import { MERGE_METHODS, mergeMethod } from './methods/index.js';
+import { MERGE_METHODS, SOUP_METHODS, mergeMethod } from './methods/index.js';
 import type { SearchGrid } from './search.js';
 import { parseSearch } from './search.js';
 
-/** The soups a comparison cooks besides the merge methods. */
-export const COMPARE_SOUPS = ['uniform', 'greedy', 'learned'] as const;
-export type CompareSoup = (typeof COMPARE_SOUPS)[number];
+/**
+ * The soups a comparison cooks besides the merge methods: the registry's soup methods that take the whole
+ * sweep (interpolation takes two models and is a curve, not a row), in registry order.
+ */
+export const COMPARE_SOUPS: readonly string[] = SOUP_METHODS.filter(
+  (m) => m.needs.models.max === undefined,
+).map((m) => m.name);
+export type CompareSoup = string;
 
 /** Task arithmetic's λ grid in a comparison (λ = 1 is the plain sum; the papers tune λ on held-out data). */
 export const COMPARE_LAMBDA_SEARCH = 'lambda=0.2:1.6:0.2';
@@ -41,8 +46,8 @@ export function comparePlan(
   const merges: CompareMerge[] = [];
   const warnings: string[] = [];
   for (const name of names) {
-    if ((COMPARE_SOUPS as readonly string[]).includes(name)) {
-      soups.add(name as CompareSoup);
+    if (COMPARE_SOUPS.includes(name)) {
+      soups.add(name);
       continue;
     }
     const method = mergeMethod(name);

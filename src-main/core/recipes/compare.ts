@@ -10,8 +10,8 @@ import { planEvalSets } from '../datasets/registry.js';
 import type { Logits } from '../inference/metrics.js';
 import { averageLogits, computeMetrics, correctness } from '../inference/metrics.js';
 import { mcnemarExact } from '../inference/stats.js';
-import { MergeMethodName } from '../../common/api/recipes.js';
-import { comparePlan } from './compare-methods.js';
+import { CompareKind, MergeMethodName } from '../../common/api/recipes.js';
+import { COMPARE_SOUPS, comparePlan } from './compare-methods.js';
 import { greedyEnsemble } from './ensembles.js';
 import type { Ranked } from './greedy.js';
 import { greedyOrder } from './greedy.js';
@@ -95,8 +95,7 @@ export async function compareSweep(
   const modelsEverywhere =
     (sweep.base ? 1 : 0) +
     sweep.members.length +
-    (wanted.soups.has('uniform') ? 1 : 0) +
-    (greedyRuns ? 1 : 0) +
+    [...wanted.soups].filter((n) => n !== 'learned').length +
     (learnedRuns ? 1 : 0) +
     wanted.merges.length;
   const searched = wanted.merges.reduce((n, m) => n + (m.search?.values.length ?? 0), 0);
@@ -224,30 +223,18 @@ export async function compareSweep(
     return { cooked, logits, id, rels: cooked.soup.parts.map((p) => rel(p.ingredient)) };
   };
 
-  if (wanted.soups.has('uniform')) {
-    const { cooked, logits, id, rels } = await cookRow(methodNamed('uniform'), {}, null);
-    drafts.push(draft('uniform_soup', cooked.soup.label, rels, logits, 1, id));
-  }
-
-  // Greedy soup (the ingredients' held-out evaluations above are cached, so ranking costs no inference)
-  if (greedyRuns) {
-    const { cooked, logits, id, rels } = await cookRow(methodNamed('greedy'), {}, null);
-    drafts.push(draft('greedy_soup', cooked.soup.label, rels, logits, 1, id));
-  }
-
-  if (learnedRuns) {
-    const { cooked, logits, id } = await cookRow(methodNamed('learned'), { budget, seed: 0 }, null);
-    drafts.push(
-      draft(
-        'learned_soup',
-        `learned soup (${members.length}, ${cooked.soup.heldOutEvaluations ?? budget} evaluations)`,
-        sweep.members.map(rel),
-        logits,
-        1,
-        id,
-        cooked.soup.logitScale ?? 1,
-      ),
-    );
+  // The soups of the registry, in its order: one row each (kind `<name>_soup`). The greedy soup's ranking
+  // reuses the ingredients' cached held-out evaluations above; the learned soup spends `budget` of them.
+  for (const name of COMPARE_SOUPS) {
+    if (!wanted.soups.has(name) || (name === 'learned' && !learnedRuns)) continue;
+    const params = name === 'learned' ? { budget, seed: 0 } : {};
+    const { cooked, logits, id, rels } = await cookRow(methodNamed(name), params, null);
+    const label =
+      name === 'learned'
+        ? `learned soup (${members.length}, ${cooked.soup.heldOutEvaluations ?? budget} evaluations)`
+        : cooked.soup.label;
+    const kind = CompareKind.parse(`${name}_soup`);
+    drafts.push(draft(kind, label, rels, logits, 1, id, cooked.soup.logitScale ?? 1));
   }
 
   // Merge methods of the registry
