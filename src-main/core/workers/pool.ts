@@ -28,6 +28,7 @@ interface Lane {
   worker: Worker | null;
   /** the task it runs: settle it if the worker dies */
   running: Pending | null;
+  task: WorkerTask | null;
   id: number;
 }
 
@@ -35,13 +36,15 @@ export class WorkerPool {
   readonly size: number;
   private readonly lanes: Lane[];
   private readonly queue: Pending[] = [];
+  /** a worker could not start (the script cannot load here): every task runs in the calling thread */
+  private broken: string | null = null;
 
   constructor(
     readonly entry: string,
     size: number,
   ) {
     this.size = size;
-    this.lanes = Array.from({ length: size }, () => ({ worker: null, running: null, id: 0 }));
+    this.lanes = Array.from({ length: size }, () => ({ worker: null, running: null, task: null, id: 0 }));
   }
 
   /**
@@ -55,7 +58,16 @@ export class WorkerPool {
     });
   }
 
+  /** Why the pool runs tasks in the calling thread, when a worker could not start; else null. */
+  get fallback(): string | null {
+    return this.broken;
+  }
+
   private pump(): void {
+    if (this.broken) {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.runHere(next, 0);
+      return;
+    }
     for (const [index, lane] of this.lanes.entries()) {
       if (lane.running) continue;
       const next = this.queue.shift();
@@ -73,20 +85,41 @@ export class WorkerPool {
       }
       const worker = this.workerOf(lane);
       lane.running = next;
+      lane.task = task;
       worker.ref();
       const request: WorkerRequest = { id: ++lane.id, task };
       worker.postMessage(request);
     }
   }
 
+  /** Run a task in this thread (after the event loop had a turn), settling its promise. */
+  private runHere(pending: Pending, lane: number, given?: WorkerTask): void {
+    setImmediate(() => {
+      try {
+        const task = given ?? pending.make(lane);
+        if (!task) return pending.resolve(null);
+        Promise.resolve(runTask(task)).then(pending.resolve, pending.reject);
+      } catch (error) {
+        pending.reject(error);
+      }
+    });
+  }
+
   private workerOf(lane: Lane): Worker {
     if (lane.worker) return lane.worker;
     const worker = new Worker(this.entry, { name: 'tureen-worker' });
+    // `ready` comes once the worker script and its imports have loaded (worker.ts)
+    let online = false;
     worker.unref();
-    worker.on('message', (reply: WorkerReply) => {
+    worker.on('message', (reply: WorkerReply | { ready: true }) => {
+      if ('ready' in reply) {
+        online = true;
+        return;
+      }
       const pending = lane.running;
       if (!pending || reply.id !== lane.id) return;
       lane.running = null;
+      lane.task = null;
       worker.unref();
       if (reply.ok) pending.resolve(reply.result);
       else pending.reject(new TureenError(reply.error.code, reply.error.message, reply.error.detail));
@@ -96,7 +129,16 @@ export class WorkerPool {
       if (lane.worker !== worker) return;
       lane.worker = null;
       const pending = lane.running;
+      const task = lane.task;
       lane.running = null;
+      lane.task = null;
+      if (!online) {
+        // the script did not load (a packaging problem): cook in this thread rather than not at all
+        this.broken = error instanceof Error ? error.message : String(error);
+        if (pending && task) this.runHere(pending, 0, task);
+        this.pump();
+        return;
+      }
       pending?.reject(
         new TureenError(
           'internal',

@@ -18,3 +18,5 @@ port.on('message', ({ id, task }: WorkerRequest) => {
     port.postMessage(reply);
   })();
 });
+// loaded: from now on a failure is a task's, not the script's (pool.ts falls back to its own thread on the latter)
+port.postMessage({ ready: true });

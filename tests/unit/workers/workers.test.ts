@@ -8,7 +8,7 @@ import { TureenError } from '../../../src-main/common/errors.js';
 import { sha256File } from '../../../src-main/core/checkpoints/hashing.js';
 import { openFamily } from '../../../src-main/core/checkpoints/open-family.js';
 import { averageIngredients, writeSoup } from '../../../src-main/core/checkpoints/soup.js';
-import { resetWorkerPool, workerPool } from '../../../src-main/core/workers/pool.js';
+import { WorkerPool, resetWorkerPool, workerPool } from '../../../src-main/core/workers/pool.js';
 import { ensureCliBuilt } from '../cli/build-cli.js';
 
 // The worker layer must give the bits the calling thread gives, and both the bits NumPy computes.
@@ -134,5 +134,21 @@ describe('worker threads', () => {
     expect(error).toBeInstanceOf(TureenError);
     expect((error as TureenError).message).toContain(`${bad}: tensor "c.weight"`);
     expect((error as TureenError).message).toContain('element 1000000 is NaN');
+  });
+});
+
+describe('a worker script that cannot load', () => {
+  it('runs the tasks in the calling thread instead of failing the cook', async () => {
+    const broken = path.join(dir, 'broken-worker.mjs');
+    fs.writeFileSync(broken, "import './no-such-module.js';\n");
+    const pool = new WorkerPool(broken, 2);
+    const bytes = new Uint8Array([1, 2, 3]);
+    const digest = await pool.run<string>(() => ({ op: 'hash-parts', parts: ['graph', bytes] }));
+    expect(digest).toBe(createHash('sha256').update('graph').update(bytes).digest('hex'));
+    expect(pool.fallback).toMatch(/no-such-module/);
+    // and the next ones too
+    const again = await pool.run<string>(() => ({ op: 'hash-parts', parts: ['x'] }));
+    expect(again).toBe(createHash('sha256').update('x').digest('hex'));
+    await pool.close();
   });
 });
