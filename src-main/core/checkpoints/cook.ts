@@ -6,7 +6,7 @@ import type { Precision } from './accumulator.js';
 import type { OpenedFamily } from './open-family.js';
 import { openFamily } from './open-family.js';
 import type { RecipeBody } from './recipe.js';
-import { readRecipe } from './recipe.js';
+import { greedyAdditions, readRecipe } from './recipe.js';
 import type { SimilarityMatrix } from './similarity.js';
 import { similarityMatrix } from './similarity.js';
 import type { SoupPart, WrittenOutput } from './soup.js';
@@ -95,6 +95,17 @@ export async function replayRecipe(
     }
     parts.push({ ingredient, coefficient: ing.coefficient });
   }
+  // a greedy soup is replayed as it was summed: its additions in order (with replacement, repeats), each 1/n
+  const additions =
+    recipe.method === 'greedy'
+      ? greedyAdditions(
+          recipe.steps,
+          parts.map((p) => p.ingredient),
+        )
+      : null;
+  const summed = additions
+    ? additions.map((ingredient) => ({ ingredient, coefficient: 1 / additions.length }))
+    : parts;
   const outputs = options.outputs?.length ? options.outputs : recipe.outputs.map((o) => o.path);
   if (outputs.length === 0)
     throw new TureenError('bad_request', `${recipeFile} records no outputs; give --out`);
@@ -103,7 +114,7 @@ export async function replayRecipe(
   const { schema: _schema, tool: _tool, created: _created, outputs: _outputs, ...body } = recipe;
   const outcome = await cookParts(
     body as RecipeBody,
-    parts,
+    summed,
     opened,
     { outputs, ...(dtype ? { dtype } : {}), ...(precision ? { precision } : {}) },
     ctx,

@@ -47,6 +47,21 @@ export function writeRecipes(doc: RecipeDocument): string[] {
   return staged.files.map((f) => f.target);
 }
 
+/**
+ * A greedy soup's additions in the order they were accepted (with replacement an ingredient comes back),
+ * from its steps (candidates are paths relative to the folder it was cooked from); null when a step names
+ * no ingredient of the list. Rebuilding the sum in this order gives the floats that were evaluated.
+ */
+export function greedyAdditions<T extends { path: string }>(
+  steps: ReadonlyArray<{ candidate: string; accepted: boolean }>,
+  ingredients: readonly T[],
+): T[] | null {
+  const found = steps
+    .filter((s) => s.accepted)
+    .map((s) => ingredients.find((i) => i.path.split(path.sep).join('/').endsWith(`/${s.candidate}`)));
+  return found.length > 0 && found.every((f) => f !== undefined) ? (found as T[]) : null;
+}
+
 type Loose = Record<string, unknown>;
 
 /**

@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
 import type { RecipeBody } from '../checkpoints/recipe.js';
+import { greedyAdditions } from '../checkpoints/recipe.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { compareSweep } from '../recipes/compare.js';
 import { loadComparison, saveComparison } from '../store/comparison-store.js';
@@ -109,12 +109,7 @@ export function recipeHandlers(
           (recipe.method === 'uniform' || recipe.method === 'greedy') &&
           coefficients.every((c) => c === coefficients[0]);
         // a greedy recipe's steps name its additions (paths relative to the folder it was cooked from)
-        const additionOf = (candidate: string) =>
-          opened.find((ing) => ing.path.split(path.sep).join('/').endsWith(`/${candidate}`));
-        const accepted = recipe.method === 'greedy' ? recipe.steps.filter((st) => st.accepted) : [];
-        const found = accepted.map((st) => additionOf(st.candidate));
-        const greedyAdditions =
-          found.length > 0 && found.every((f) => f !== undefined) ? (found as Ingredient[]) : null;
+        const additions = recipe.method === 'greedy' ? greedyAdditions(recipe.steps, opened) : null;
         let sum: WeightAccumulator;
         const merge = mergeMethod(recipe.method);
         let base: Ingredient | null = null;
@@ -143,14 +138,14 @@ export function recipeHandlers(
         } else if (recipe.method === 'learned') {
           job.progress({ done: 0, total: null, unit: 'ingredients', message: 'reading ingredients' });
           sum = mixParts(models, await loadParts(models, opened, job.signal), coefficients);
-        } else if (greedyAdditions) {
+        } else if (additions) {
           // greedy (with replacement too): every accepted addition in the order it was accepted, as cooked
           sum = models.accumulator();
-          for (const [i, ingredient] of greedyAdditions.entries()) {
+          for (const [i, ingredient] of additions.entries()) {
             job.throwIfCancelled();
             job.progress({
               done: i,
-              total: greedyAdditions.length,
+              total: additions.length,
               unit: 'ingredients',
               message: 'averaging',
             });
@@ -164,11 +159,7 @@ export function recipeHandlers(
             await sum.addScaled(ingredient, uniform ? 1 : coefficients[i]!, { signal: job.signal });
           }
         }
-        const scale = greedyAdditions
-          ? 1 / greedyAdditions.length
-          : uniform
-            ? recipe.ingredients[0]!.coefficient
-            : 1;
+        const scale = additions ? 1 / additions.length : uniform ? recipe.ingredients[0]!.coefficient : 1;
         // The same floats as the soup that was evaluated, unless the arithmetic changed since it was cooked.
         const weightsSha256 = models.soupModel(sum, scale, 'replay').model.hash;
         const written = await writeSoup({

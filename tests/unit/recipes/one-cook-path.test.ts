@@ -186,6 +186,13 @@ describe('greedy with replacement (issue 13)', () => {
       out: path.join(tmp, 'replacement.onnx'),
     });
     expect(saved.same_weights_as_evaluated).toBe(true);
+    // and replaying its recipe file sums the additions in the same order: the same file, bit for bit
+    const out = path.join(tmp, 'replacement-cli.onnx');
+    const written = await cli(['cook', 'greedy', kitchenDir, '--with-replacement', '--out', out, '--json']);
+    expect(written.code, written.stderr).toBe(0);
+    const replay = await cli(['cook', '--recipe', `${out}.recipe.json`, '--json']);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.json.reproduced).toEqual([expect.objectContaining({ path: out, same: true })]);
     // without the option the soup is the paper's (one pass, no repeats), as before
     const plain = await kitchen.run('recipes:cook', { method: 'greedy', ingredients: [kitchenDir] });
     expect(plain.recipe.steps).toHaveLength(6);
