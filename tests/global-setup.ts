@@ -16,11 +16,16 @@ function newestSource(target: string): number {
   return newest;
 }
 
+/** Sources up to this time are in out/node: the stamp of our last build, else (npm run build:cli) its output's time. */
 function builtFrom(): number {
   try {
     return Number(fs.readFileSync(stampFile, 'utf8'));
   } catch {
-    return -1;
+    try {
+      return fs.statSync(path.join(outDir, 'cli/main.js')).mtimeMs;
+    } catch {
+      return -1;
+    }
   }
 }
 
