@@ -166,7 +166,8 @@ console.log(
         },
         steps: ovl.steps,
       },
-      overlapped_vs_sequential: Math.round((ovl.total_ms / Math.min(seq.total_ms, seq2.total_ms)) * 1000) / 1000,
+      overlapped_vs_sequential:
+        Math.round((ovl.total_ms / Math.min(seq.total_ms, seq2.total_ms)) * 1000) / 1000,
     },
     null,
     2,
