@@ -7,7 +7,6 @@ import type { CookVerb } from './cook/verb.js';
 
 // Sub-verb modules should import these from ./cook/verb.js (no import cycle through this file).
 export type { CookVerb } from './cook/verb.js';
-export { runJob } from './cook/verb.js';
 
 /** The sub-verbs, in help order: one per method of the registry (core/recipes/methods/), soups first. */
 export const cookVerbs: CookVerb[] = methodVerbs;

@@ -1,10 +1,7 @@
 import path from 'node:path';
-import type { z } from 'zod';
-import type { ReplayResult } from '../../../common/api/checkpoints.js';
 import { listOption, stringOption } from '../../command.js';
 import { averagedText, cookJson } from './document.js';
 import type { CookVerb } from './verb.js';
-import { runJob } from './verb.js';
 
 export const replayVerb: CookVerb = {
   name: 'replay',
@@ -15,7 +12,7 @@ export const replayVerb: CookVerb = {
     const recipe = path.resolve(stringOption(args, 'recipe')!);
     const outputs = listOption(args, 'out').map((o) => path.resolve(o));
     const graph = stringOption(args, 'graph');
-    const result = await runJob<z.output<typeof ReplayResult>>(ctx, 'checkpoints:replay', {
+    const result = await ctx.kitchen().run('checkpoints:replay', {
       recipe,
       ...(outputs.length ? { outputs } : {}),
       ...(graph ? { graph: path.resolve(graph) } : {}),

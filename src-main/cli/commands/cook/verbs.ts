@@ -1,6 +1,5 @@
 import path from 'node:path';
-import type { z } from 'zod';
-import type { CookResult } from '../../../common/api/recipes.js';
+import type { ApiRequest } from '../../../common/api.js';
 import { TureenError } from '../../../common/errors.js';
 import type { MethodDescription, ParamDescription } from '../../../core/recipes/methods/describe.js';
 import { describeMethod } from '../../../core/recipes/methods/describe.js';
@@ -13,7 +12,6 @@ import { FAMILY_HELP, familyOptions, familyRequest } from '../family-options.js'
 import type { Cooked } from './document.js';
 import { averagedText, cookJson, cookedOf, evaluatedText } from './document.js';
 import type { CookVerb } from './verb.js';
-import { runJob } from './verb.js';
 
 /** Options every `tureen cook <method>` takes (the method's own params are added from the registry). */
 const commonOptions: OptionSpec = {
@@ -213,7 +211,8 @@ function methodVerb(d: MethodDescription): CookVerb {
       const graph = stringOption(args, 'graph');
       const base = stringOption(args, 'base');
       const search = stringOption(args, 'search');
-      const result = await runJob<z.output<typeof CookResult>>(ctx, 'recipes:cook', {
+      // assembled from argv (method and params by name); Kitchen.invoke validates it against the contract
+      const request = {
         method: name,
         ingredients: args.positionals.map((p) => path.resolve(p)),
         params: values,
@@ -229,7 +228,8 @@ function methodVerb(d: MethodDescription): CookVerb {
         ...(search ? { search } : {}),
         ...inferenceRequest(args),
         ...familyRequest(args),
-      });
+      } as ApiRequest<'recipes:cook'>;
+      const result = await ctx.kitchen().run('recipes:cook', request);
       const cooked = cookedOf(result);
       if (!evaluatesUnasked(d)) {
         // a file operation: its warnings reach stderr at once, as scan's do
