@@ -249,8 +249,6 @@ function sizeOrZero(file: string): number {
   }
 }
 
-export type { Scope };
-
 export function listCheckpoints(db: Database, scope: Scope = {}): Checkpoint[] {
   return checkpointsIn(db, scope).map(toCheckpoint);
 }
