@@ -5,7 +5,7 @@ import type { GreedyPrefix, ReportData, ReportIngredient, SimilarityData } from 
 import type { ApiClient, ServiceContext } from '../service.js';
 import type { SimilarityInputs } from './similarity-store.js';
 import { loadSimilarity } from './similarity-store.js';
-import type { Compare, Cooked, Kitchen } from './sources.js';
+import type { Compare, Cooked, RegisteredKitchen } from './sources.js';
 import { isWithin } from '../within.js';
 import {
   acceptedInOrder,
@@ -19,14 +19,14 @@ import {
 type Report = z.output<typeof ReportData>;
 
 /** A checkpoint as the report names it: relative to the kitchen folder when inside it. */
-const checkpointLabel = (kitchen: Kitchen, file: string) =>
+const checkpointLabel = (kitchen: RegisteredKitchen, file: string) =>
   isWithin(kitchen.path, file) ? path.relative(kitchen.path, path.resolve(file)) : path.basename(file);
 
 const samePaths = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 /** Stored recipes of a method cooked from the kitchen's folder (or below it), newest first. */
-export async function recipesOf(client: ApiClient, kitchen: Kitchen, method: string) {
+export async function recipesOf(client: ApiClient, kitchen: RegisteredKitchen, method: string) {
   const all = await listRecipes(client);
   return all.filter((r) => r.method === method && (r.folder === null || isWithin(kitchen.path, r.folder)));
 }
@@ -34,7 +34,7 @@ export async function recipesOf(client: ApiClient, kitchen: Kitchen, method: str
 /** A stored uniform soup of exactly these ingredient paths, if one was cooked. */
 async function findUniformOf(
   client: ApiClient,
-  kitchen: Kitchen,
+  kitchen: RegisteredKitchen,
   paths: readonly string[],
 ): Promise<Cooked | null> {
   for (const summary of await recipesOf(client, kitchen, 'uniform')) {
@@ -58,7 +58,7 @@ async function findUniformOf(
  */
 export async function greedyPrefixes(
   client: ApiClient,
-  kitchen: Kitchen,
+  kitchen: RegisteredKitchen,
   compare: Compare,
   greedy: Cooked,
 ): Promise<{ prefixes: Array<z.output<typeof GreedyPrefix>>; lacking: string[][] }> {
@@ -97,7 +97,7 @@ export async function greedyPrefixes(
 /** Ingredient rows of the comparison with hashes and hyperparameters from the kitchen's last scan. */
 export async function ingredientsOf(
   client: ApiClient,
-  kitchen: Kitchen,
+  kitchen: RegisteredKitchen,
   compare: Compare,
 ): Promise<{ ingredients: Array<z.output<typeof ReportIngredient>>; base: string | null; scanned: boolean }> {
   const folder = compare.folders[0] ?? kitchen.path;

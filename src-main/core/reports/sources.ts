@@ -13,10 +13,11 @@ export type Invoke = ApiClient['invoke'];
 
 export type Compare = z.output<typeof CompareTable>;
 export type Cooked = z.output<typeof CookResult>;
-export type Kitchen = z.output<typeof KitchenSummary>;
+/** A registered folder (not the Kitchen service). */
+export type RegisteredKitchen = z.output<typeof KitchenSummary>;
 
 /** The newest stored comparison that covers the kitchen's folder, or null. */
-export async function latestCompare(client: ApiClient, kitchen: Kitchen): Promise<Compare | null> {
+export async function latestCompare(client: ApiClient, kitchen: RegisteredKitchen): Promise<Compare | null> {
   const table = await client.call('compare:table', { folder: kitchen.path });
   return table === null ? null : CompareTable.parse(table);
 }
@@ -31,7 +32,7 @@ export async function listRecipes(client: ApiClient): Promise<Array<z.output<typ
 }
 
 /** A registered kitchen by id (through the contract: the report never reads the kitchens table). */
-export async function kitchenById(client: ApiClient, kitchenId: number): Promise<Kitchen> {
+export async function kitchenById(client: ApiClient, kitchenId: number): Promise<RegisteredKitchen> {
   const { kitchens } = await client.call('kitchens:list', {});
   const kitchen = kitchens.find((k) => k.id === kitchenId);
   if (!kitchen)

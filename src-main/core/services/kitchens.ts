@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TureenError } from '../../common/errors.js';
 import { readRecipe } from '../checkpoints/recipe.js';
-import type { Kitchen } from '../store/kitchen-store.js';
+import type { RegisteredKitchen } from '../store/kitchen-store.js';
 import {
   deleteKitchen,
   insertKitchen,
@@ -15,7 +15,7 @@ import { familyPickOf } from '../../common/api/family-pick.js';
 import type { Handlers, ServiceContext } from '../service.js';
 import { isReallyWithin, isWithin, realPathOf } from '../within.js';
 
-export function listKitchens(ctx: ServiceContext): Kitchen[] {
+export function listKitchens(ctx: ServiceContext): RegisteredKitchen[] {
   return storedKitchens(ctx.db).map((k) => ({ ...k, ema: getSetting(ctx.db, emaSetting(k.id)) === 'true' }));
 }
 
@@ -128,7 +128,12 @@ function refuseSystemFolder(real: string, what: string): void {
   }
 }
 
-function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDemo = false): Kitchen {
+function registerKitchen(
+  ctx: ServiceContext,
+  input: string,
+  name?: string,
+  isDemo = false,
+): RegisteredKitchen {
   const folder = checkKitchenFolder(input);
   // The shipped demo may live under /usr or /opt in an installed app; it is Tureen's own folder.
   if (!isDemo) refuseSystemFolder(folder, 'a kitchen');
@@ -149,7 +154,7 @@ function registerKitchen(ctx: ServiceContext, input: string, name?: string, isDe
  * path is checked with its symlinks resolved (the nearest existing ancestor for a file not yet written), so
  * a link inside a kitchen that points elsewhere does not count as inside.
  */
-function kitchenContaining(ctx: ServiceContext, file: string): Kitchen {
+function kitchenContaining(ctx: ServiceContext, file: string): RegisteredKitchen {
   const target = path.resolve(file);
   const real = realPathOf(target);
   for (const kitchen of listKitchens(ctx)) if (isReallyWithin(kitchen.path, target)) return kitchen;

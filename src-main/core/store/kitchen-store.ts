@@ -2,7 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { z } from 'zod';
 import type { KitchenSummary } from '../../common/api/kitchens.js';
 
-export type Kitchen = z.output<typeof KitchenSummary>;
+/** A registered folder (not the Kitchen service). */
+export type RegisteredKitchen = z.output<typeof KitchenSummary>;
 
 interface KitchenRow {
   id: number;
@@ -12,7 +13,7 @@ interface KitchenRow {
   is_demo: number;
 }
 
-const toSummary = (row: KitchenRow): Kitchen => ({
+const toSummary = (row: KitchenRow): RegisteredKitchen => ({
   id: row.id,
   path: row.path,
   name: row.name,
@@ -21,17 +22,22 @@ const toSummary = (row: KitchenRow): Kitchen => ({
 });
 
 /** Registered kitchens by name (case-insensitive), then id. */
-export function listKitchens(db: Database): Kitchen[] {
+export function listKitchens(db: Database): RegisteredKitchen[] {
   const rows = db.prepare('SELECT * FROM kitchens ORDER BY name COLLATE NOCASE, id').all() as KitchenRow[];
   return rows.map(toSummary);
 }
 
-export function kitchenByPath(db: Database, folder: string): Kitchen | null {
+export function kitchenByPath(db: Database, folder: string): RegisteredKitchen | null {
   const row = db.prepare('SELECT * FROM kitchens WHERE path = ?').get(folder) as KitchenRow | undefined;
   return row ? toSummary(row) : null;
 }
 
-export function insertKitchen(db: Database, folder: string, name: string, isDemo: boolean): Kitchen {
+export function insertKitchen(
+  db: Database,
+  folder: string,
+  name: string,
+  isDemo: boolean,
+): RegisteredKitchen {
   const info = db
     .prepare('INSERT INTO kitchens (path, name, added_at, is_demo) VALUES (?, ?, ?, ?)')
     .run(folder, name, new Date().toISOString(), isDemo ? 1 : 0);

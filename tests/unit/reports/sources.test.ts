@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportFolder } from '../../../src-main/cli/commands/report.js';
 import { TureenError } from '../../../src-main/common/errors.js';
-import type { Cooked, Kitchen } from '../../../src-main/core/reports/sources.js';
+import type { Cooked, RegisteredKitchen } from '../../../src-main/core/reports/sources.js';
 import { acceptedInOrder, latestCompare } from '../../../src-main/core/reports/sources.js';
 import type { ApiClient } from '../../../src-main/core/service.js';
 
@@ -65,7 +65,7 @@ function client(answer: (channel: string, payload: unknown) => Promise<unknown>)
 }
 
 describe('latestCompare', () => {
-  const kitchen = { path: '/k' } as Kitchen;
+  const kitchen = { path: '/k' } as RegisteredKitchen;
   it("asks compare:table for the kitchen folder's latest comparison", async () => {
     const calls: unknown[] = [];
     const table = {
