@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { TureenError } from '../../common/errors.js';
 import type { FloatDType } from '../tensors/dtypes.js';
 import { dtypeBytes, elementCount, isFloatDType } from '../tensors/dtypes.js';
@@ -41,6 +42,41 @@ interface Read extends SumRead {
   unit: number;
 }
 
+/**
+ * The memory a process may use: the machine's, or less under a cgroup limit (a container), or
+ * TUREEN_MEMORY_LIMIT_MB when set (a shared machine, and the tests).
+ */
+export function memoryLimitBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const given = Number.parseInt(env.TUREEN_MEMORY_LIMIT_MB ?? '', 10);
+  if (Number.isFinite(given) && given > 0) return given * 2 ** 20;
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const total = os.totalmem();
+  return constrained > 0 && constrained < total ? constrained : total;
+}
+
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+
+/**
+ * A soup's sums are one model's weights in float32 (float64 when asked) held in memory while the
+ * ingredients stream through. Refuse, before reading any weights, a soup whose sums need more than 80 % of
+ * the memory the process may use, rather than growing until the system kills it.
+ */
+export function assertSoupFits(
+  elements: number,
+  precision: Precision,
+  what: string,
+  limit = memoryLimitBytes(),
+): void {
+  const need = elements * (precision === 'f64' ? 8 : 4);
+  if (need <= 0.8 * limit) return;
+  throw new TureenError(
+    'not_supported',
+    `${what}: a soup of ${elements.toLocaleString('en-US')} parameters needs ${gib(need)} GiB of memory for its ${precision === 'f64' ? 'float64' : 'float32'} sums, ` +
+      `more than 80 % of the ${gib(limit)} GiB this process may use. Cook it on a machine with at least ${gib(need / 0.8)} GiB` +
+      `${precision === 'f64' ? ', or without --precision f64' : ''} (TUREEN_MEMORY_LIMIT_MB sets the limit).`,
+  );
+}
+
 interface Slot {
   start: number;
   count: number;
@@ -82,6 +118,7 @@ export class WeightAccumulator {
       this.slots.set(e.name, { start, count });
       start += count;
     }
+    assertSoupFits(start, this.precision, 'cooking');
     this.scratchStart = Math.ceil((start * 4) / 64) * 64;
     this.lanes = laneCount();
     this.simd =

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { TureenError } from '../../common/errors.js';
+import type { Precision } from './accumulator.js';
+import { assertSoupFits } from './accumulator.js';
 import { discover } from './discover.js';
 import type { Family, Mismatch } from './families.js';
-import { groupFamilies } from './families.js';
+import { groupFamilies, parameterCount } from './families.js';
 import type { Ingredient, OpenIngredientOptions } from './ingredient.js';
 import { openIngredient } from './ingredient.js';
 import { prefetchOnnx } from './onnx-file.js';
@@ -19,6 +21,9 @@ export interface OpenFamilyOptions {
   family?: string;
   /** PyTorch checkpoints: open the EMA weights instead of the raw ones (others are unaffected); 'prefer': where they exist */
   ema?: boolean | 'prefer';
+  /** the family is opened to be cooked in this precision: a soup that cannot fit in memory is refused at
+   *  once, before the ingredients are hashed (which reads them whole) */
+  soup?: Precision;
 }
 
 /** The ingredients of a command: one family, its base, and paths relative to the folder given. */
@@ -156,6 +161,7 @@ export async function openFamily(
   }
   const root = firstFolder ?? commonParent(opened.map((o) => o.path));
   const relative = (file: string) => path.relative(root, file).split(path.sep).join('/');
+  if (options.soup) for (const o of opened) assertSoupFits(parameterCount(o.tensors), options.soup, o.path);
   const report = await groupFamilies(opened, { base: baseFile, hashOf: (item) => item.sha256() });
   const family = pickFamily(report.families, report.mismatches, options.family, relative, inputs);
   const skipped = [...unreadable];

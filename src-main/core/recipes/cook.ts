@@ -248,6 +248,8 @@ export async function cook(db: Database, runner: RecipeRunner, input: CookInput)
     ...(input.base ? { base: input.base } : {}),
     ...(input.graph ? { graph: input.graph } : {}),
     ...familyPickOf(input),
+    // a soup that cannot fit in memory is refused before any weights are hashed or read
+    soup: input.precision ?? 'f32',
   });
   const search = input.search ? parseSearch(input.search, method) : null;
   const needsHoldout = method.needs.holdout || search !== null;
