@@ -31,18 +31,27 @@ export interface ScoreColumn {
 
 /** Score columns: the holdout set first, then the in-distribution test sets (shifts live in Evaluate). */
 export function scoreColumns(sets: readonly EvalSet[]): ScoreColumn[] {
-  const holdout = sets.filter((s) => s.role === 'holdout');
-  const id = sets.filter((s) => s.role === 'id');
+  // evalsets:list answers for every kitchen, and scores are looked up by set name (a checkpoint's
+  // "holdout" is its own kitchen's): one column per name. Two demo kitchens both have holdout and test,
+  // and a column per set gave two columns with one key, which stopped the whole table from rendering.
+  const once = (list: readonly EvalSet[]) => [...new Map(list.map((s) => [s.name, s])).values()];
+  const nOf = (name: string) => {
+    const ns = new Set(sets.filter((s) => s.name === name).map((s) => s.n));
+    return ns.size === 1 ? ` (N = ${[...ns][0]})` : '';
+  };
+  const holdout = once(sets.filter((s) => s.role === 'holdout'));
+  const held = new Set(holdout.map((s) => s.name));
+  const id = once(sets.filter((s) => s.role === 'id' && !held.has(s.name)));
   return [
     ...holdout.map((s) => ({
       key: s.name,
       label: 'held-out',
-      title: `Top-1 on the holdout set "${s.name}" (N = ${s.n})`,
+      title: `Top-1 on the holdout set "${s.name}"${nOf(s.name)}`,
     })),
     ...id.map((s) => ({
       key: s.name,
       label: id.length > 1 ? s.name : 'test',
-      title: `Top-1 on the id test set "${s.name}" (N = ${s.n})`,
+      title: `Top-1 on the id test set "${s.name}"${nOf(s.name)}`,
     })),
   ];
 }

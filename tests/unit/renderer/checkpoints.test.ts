@@ -128,3 +128,22 @@ describe('checkpointRows', () => {
     expect(displayName('a/weights.onnx')).toBe('a/weights.onnx');
   });
 });
+
+describe('scoreColumns with several kitchens', () => {
+  it('gives one column per set name (two kitchens with holdout and test: keys stay unique)', () => {
+    const sets = [
+      { name: 'holdout', role: 'holdout', n: 2000 },
+      { name: 'test', role: 'id', n: 2000 },
+      { name: 'holdout', role: 'holdout', n: 2000 },
+      { name: 'test', role: 'id', n: 500 },
+      { name: 'shift-a', role: 'shift', n: 50 },
+    ] as EvalSet[];
+    const columns = scoreColumns(sets);
+    expect(columns.map((c) => [c.key, c.label])).toEqual([
+      ['holdout', 'held-out'],
+      ['test', 'test'],
+    ]);
+    expect(columns[0]!.title).toBe('Top-1 on the holdout set "holdout" (N = 2000)');
+    expect(columns[1]!.title).toBe('Top-1 on the id test set "test"');
+  });
+});
