@@ -79,7 +79,9 @@ export class Evaluator {
     // Load and run as one step: another job's loads in between could evict this session.
     const { loaded, run } = await this.exclusive(async () => {
       if (options.signal?.aborted) throw new TureenError('cancelled', 'evaluation cancelled');
-      const loaded = await this.host.load(model.hash, source, options.provider, options.threads);
+      const loaded = await this.host.load(model.hash, source, options.provider, options.threads, {
+        signal: options.signal,
+      });
       const output = loaded.outputs[0];
       const last = output?.shape[output.shape.length - 1];
       validateEvalSet(

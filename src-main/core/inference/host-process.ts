@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import type { OpenEvalSet } from '../datasets/evalset.js';
 import { EvalSetDigest, openEvalSet, readChunks, readRows, sameStamp } from '../datasets/evalset.js';
 import { Float32Converter } from '../datasets/transform.js';
-import type { HostRequest, HostResponse, ModelSource, ValueInfo } from './protocol.js';
+import type { HostRequest, HostResponse, ModelSource, ValueInfo, WireModelSource } from './protocol.js';
+import { ChunkAssembler } from './transfer.js';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node') as typeof Ort;
@@ -70,6 +71,20 @@ function keepPrepared(key: string, set: PreparedSet): void {
   }
 }
 const cancelled = new Set<number>();
+/** large arrays of requests still to come, arriving piece by piece ahead of them (transfer.ts) */
+const incoming = new ChunkAssembler();
+
+/** A load's source with its arrays in hand: inline as sent, chunked ones reassembled. */
+function resolveSource(id: number, source: WireModelSource): ModelSource {
+  if (source.kind === 'file') return source;
+  return {
+    kind: 'buffer',
+    graphKey: source.graphKey,
+    externalDataPath: source.externalDataPath,
+    ...(source.graphBytes ? { graphBytes: incoming.take(id, source.graphBytes) } : {}),
+    weights: incoming.take(id, source.weights),
+  };
+}
 
 function valueInfo(list: readonly Ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
   return list.map((v) =>
@@ -109,17 +124,18 @@ async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<vo
   let fallbackReason: string | null = null;
   let provider = request.provider;
   let session: Ort.InferenceSession;
+  const source = resolveSource(request.id, request.source);
   if (existing) {
     session = existing.session;
     provider = existing.provider;
   } else {
     try {
-      session = await createSession(request.source, { ...base, executionProviders: [provider] });
+      session = await createSession(source, { ...base, executionProviders: [provider] });
     } catch (error) {
       if (provider === 'cpu') throw error;
       fallbackReason = `${provider} could not create a session (${(error as Error).message}); using cpu`;
       provider = 'cpu';
-      session = await createSession(request.source, { ...base, executionProviders: ['cpu'] });
+      session = await createSession(source, { ...base, executionProviders: ['cpu'] });
     }
   }
   sessions.set(request.modelKey, { session, provider });
@@ -293,11 +309,7 @@ function stampNow(open: OpenEvalSet): OpenEvalSet['stamp'] {
   return { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
 }
 
-async function handle(request: HostRequest): Promise<void> {
-  if (request.type === 'cancel') {
-    cancelled.add(request.id);
-    return;
-  }
+async function handle(request: Exclude<HostRequest, { type: 'chunk' } | { type: 'cancel' }>): Promise<void> {
   if (request.type === 'release') {
     const model = sessions.get(request.modelKey);
     sessions.delete(request.modelKey);
@@ -316,6 +328,21 @@ async function handle(request: HostRequest): Promise<void> {
     });
   } finally {
     cancelled.delete(request.id);
+    if (request.type === 'load') incoming.drop(request.id);
+  }
+}
+
+/**
+ * A piece of a large array is copied into place as soon as it arrives, not queued behind the request being
+ * handled (an evaluation yields between batches, so pieces flow meanwhile), and acknowledged: the sender
+ * keeps a few pieces in flight. A bad piece fails its request.
+ */
+function receiveChunk(chunk: Extract<HostRequest, { type: 'chunk' }>): void {
+  try {
+    const received = incoming.add(chunk);
+    post({ type: 'received', id: chunk.id, slot: chunk.slot, received });
+  } catch (error) {
+    post({ type: 'failed', id: chunk.id, error: toErrorInfo(error) });
   }
 }
 
@@ -324,8 +351,13 @@ async function handle(request: HostRequest): Promise<void> {
 let queue = Promise.resolve();
 function receive(message: unknown): void {
   const request = message as HostRequest;
+  if (request.type === 'chunk') {
+    receiveChunk(request);
+    return;
+  }
   if (request.type === 'cancel') {
-    cancelled.add(request.id);
+    // a cancelled transfer's pieces are dropped; its request never comes
+    if (!incoming.drop(request.id)) cancelled.add(request.id);
     return;
   }
   queue = queue.then(() => handle(request));

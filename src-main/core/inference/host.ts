@@ -1,7 +1,9 @@
 import { TureenError } from '../../common/errors.js';
-import type { HostRequest, HostResponse, ModelSource, ValueInfo } from './protocol.js';
+import type { HostRequest, HostResponse, ModelSource, ValueInfo, WireModelSource } from './protocol.js';
 import type { HostChannel, HostSpawner } from './spawner.js';
 import { forkSpawner } from './spawner.js';
+import type { ChunkOptions, ChunkUpload } from './transfer.js';
+import { CHUNK_BYTES, CHUNK_WINDOW, wireBytes } from './transfer.js';
 
 export interface LoadedInfo {
   provider: string;
@@ -24,6 +26,8 @@ interface Pending {
   resolve: (value: HostResponse) => void;
   reject: (error: Error) => void;
   onProgress?: (done: number, total: number) => void;
+  /** the request's chunked arrays, by slot, while they are sent */
+  uploads?: ChunkUpload[];
 }
 
 interface Generation {
@@ -43,8 +47,15 @@ export class InferenceHost {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private crashes = 0;
+  private readonly chunks: ChunkOptions;
 
-  constructor(private readonly spawner: HostSpawner = forkSpawner()) {}
+  /** `chunks`: piece size and window of large transfers (tests use small pieces on tiny models) */
+  constructor(
+    private readonly spawner: HostSpawner = forkSpawner(),
+    chunks: Partial<ChunkOptions> = {},
+  ) {
+    this.chunks = { chunkBytes: chunks.chunkBytes ?? CHUNK_BYTES, window: chunks.window ?? CHUNK_WINDOW };
+  }
 
   get pid(): number | undefined {
     return this.generation?.channel.pid;
@@ -74,6 +85,10 @@ export class InferenceHost {
       if (!pending) return;
       if (message.type === 'progress') {
         pending.onProgress?.(message.done, message.total);
+        return;
+      }
+      if (message.type === 'received') {
+        pending.uploads?.[message.slot]?.acknowledge(message.received);
         return;
       }
       this.pending.delete(message.id);
@@ -107,12 +122,21 @@ export class InferenceHost {
     this.generation?.channel.setBusy(this.active > 0);
   }
 
+  /**
+   * Sends a request and waits for its answer. `uploads` (the request's large arrays) go first, piece by
+   * piece; a host that dies or fails the request meanwhile stops them with the request's error, and a
+   * cancelled signal stops them with `cancelled` (the host then drops the pieces it holds).
+   */
   private async request<T extends HostResponse['type']>(
     message: HostRequest & { id: number },
     generation: Generation,
-    onProgress?: (done: number, total: number) => void,
-    signal?: AbortSignal,
+    options: {
+      onProgress?: ((done: number, total: number) => void) | undefined;
+      signal?: AbortSignal | undefined;
+      uploads?: ChunkUpload[];
+    } = {},
   ): Promise<Extract<HostResponse, { type: T }>> {
+    const { onProgress, signal, uploads = [] } = options;
     this.active++;
     this.updateBusy();
     const onAbort = () => generation.channel.send({ type: 'cancel', id: message.id });
@@ -120,9 +144,26 @@ export class InferenceHost {
       await generation.ready;
       if (signal?.aborted) throw new TureenError('cancelled', 'evaluation cancelled');
       const result = new Promise<HostResponse>((resolve, reject) => {
-        this.pending.set(message.id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
+        this.pending.set(message.id, {
+          resolve,
+          reject: (error) => {
+            for (const upload of uploads) upload.fail(error);
+            reject(error);
+          },
+          ...(onProgress ? { onProgress } : {}),
+          ...(uploads.length ? { uploads } : {}),
+        });
       });
+      // an upload that throws leaves `result` unawaited: its rejection is the same error, already thrown
+      result.catch(() => {});
       signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for (const upload of uploads)
+          await upload.run((chunk) => generation.channel.send(chunk), this.chunks, signal);
+      } catch (error) {
+        this.pending.delete(message.id);
+        throw error;
+      }
       generation.channel.send(message);
       return (await result) as Extract<HostResponse, { type: T }>;
     } finally {
@@ -145,12 +186,16 @@ export class InferenceHost {
     }
   }
 
-  /** Create (or reuse) a session for a model in the current host process. */
+  /**
+   * Create (or reuse) a session for a model in the current host process. A buffer source's large arrays are
+   * sent in pieces before the request (transfer.ts); `signal` stops such a transfer between pieces.
+   */
   async load(
     modelKey: string,
     source: ModelSource,
     provider: string,
     threads: number | null,
+    options: { signal?: AbortSignal | undefined } = {},
   ): Promise<LoadedInfo> {
     const generation = this.start();
     const known = generation.models.get(modelKey);
@@ -159,14 +204,23 @@ export class InferenceHost {
       generation.models.set(modelKey, known);
       return known;
     }
-    let sent = source;
-    if (source.kind === 'buffer' && generation.graphs.has(source.graphKey)) {
-      const { graphBytes: _omit, ...rest } = source;
-      sent = rest;
-    }
+    const id = this.nextId++;
+    const uploads: ChunkUpload[] = [];
+    let sent: WireModelSource;
+    if (source.kind === 'buffer') {
+      const graphBytes = generation.graphs.has(source.graphKey) ? undefined : source.graphBytes;
+      sent = {
+        kind: 'buffer',
+        graphKey: source.graphKey,
+        externalDataPath: source.externalDataPath,
+        ...(graphBytes ? { graphBytes: wireBytes(id, graphBytes, uploads, this.chunks) } : {}),
+        weights: wireBytes(id, source.weights, uploads, this.chunks),
+      };
+    } else sent = source;
     const reply = await this.request<'loaded'>(
-      { type: 'load', id: this.nextId++, modelKey, source: sent, provider, threads },
+      { type: 'load', id, modelKey, source: sent, provider, threads },
       generation,
+      { uploads, signal: options.signal },
     );
     if (source.kind === 'buffer') generation.graphs.add(source.graphKey);
     const info: LoadedInfo = {
@@ -203,8 +257,7 @@ export class InferenceHost {
         batchSize,
       },
       generation,
-      options.onProgress,
-      options.signal,
+      { onProgress: options.onProgress, signal: options.signal },
     );
     return {
       n: reply.n,

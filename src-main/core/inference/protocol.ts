@@ -3,7 +3,9 @@ import type { ErrorInfo } from '../../common/errors.js';
 /**
  * Messages between the Kitchen (parent) and the inference host process. The channel must carry binary data
  * as typed arrays (structured clone): `child_process.fork` with `serialization: 'advanced'`, or Electron's
- * `utilityProcess`.
+ * `utilityProcess`. Both serialise a message on the sending thread in one go, so byte arrays above a few MiB
+ * never travel inside a request: they go ahead of it as `chunk` messages (transfer.ts), acknowledged by
+ * `received`, and the request names them by slot (`WireBytes`).
  */
 
 /** Where a model's graph and weights come from. */
@@ -20,6 +22,36 @@ export type ModelSource =
       weights: Uint8Array;
     };
 
+/**
+ * A byte array inside a request: small ones inline, large ones sent before the request as `chunk` messages
+ * carrying the request's id and this slot (one slot per array of the request), which the host reassembles.
+ */
+export type WireBytes =
+  { kind: 'inline'; bytes: Uint8Array } | { kind: 'chunked'; slot: number; byteLength: number };
+
+/** A ModelSource as it crosses the channel: its byte arrays as WireBytes. */
+export type WireModelSource =
+  | { kind: 'file'; path: string }
+  | {
+      kind: 'buffer';
+      graphKey: string;
+      graphBytes?: WireBytes;
+      externalDataPath: string;
+      weights: WireBytes;
+    };
+
+/** One piece of a chunked byte array; the pieces of a slot arrive in order, each at the offset after the last. */
+export interface ChunkRequest {
+  type: 'chunk';
+  /** the request the array belongs to */
+  id: number;
+  slot: number;
+  /** the whole array's length (the host allocates it on the first piece) */
+  byteLength: number;
+  offset: number;
+  bytes: Uint8Array;
+}
+
 export interface ValueInfo {
   name: string;
   type: string;
@@ -31,7 +63,7 @@ export type HostRequest =
       type: 'load';
       id: number;
       modelKey: string;
-      source: ModelSource;
+      source: WireModelSource;
       provider: string;
       threads: number | null;
     }
@@ -48,6 +80,8 @@ export type HostRequest =
       evalsetStamp?: { size: number; mtimeMs: number; ino: number };
       batchSize: number;
     }
+  | ChunkRequest
+  /** stop request `id`: an evaluation between batches, or a transfer whose pieces the host then drops */
   | { type: 'cancel'; id: number }
   | { type: 'release'; modelKey: string };
 
@@ -64,6 +98,8 @@ export type HostResponse =
       loadMs: number;
     }
   | { type: 'progress'; id: number; done: number; total: number }
+  /** bytes of request id's slot copied into place so far: the sender's flow control */
+  | { type: 'received'; id: number; slot: number; received: number }
   | {
       type: 'evaluated';
       id: number;

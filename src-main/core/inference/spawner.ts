@@ -9,6 +9,11 @@ import type { HostRequest, HostResponse } from './protocol.js';
 /** A running host process as the parent sees it, whatever started it. */
 export interface HostChannel {
   readonly pid: number | undefined;
+  /**
+   * Serialises the message before returning (the caller reuses a chunk's scratch array right after); a
+   * process that is gone drops it, and its exit is reported through onExit. Large arrays never come here
+   * whole: InferenceHost sends them in pieces (transfer.ts), the same for every spawner.
+   */
   send(message: HostRequest): void;
   onMessage(listener: (message: HostResponse) => void): void;
   /** called once when the process ends, for whatever reason */
@@ -54,7 +59,13 @@ export function forkSpawner(entry?: string): HostSpawner {
           return child.pid;
         },
         send: (message) => {
-          child.send(message);
+          // Node serialises inside send(). With a callback, a message that cannot be delivered (the host
+          // died and 'exit' is not handled yet: ERR_IPC_CHANNEL_CLOSED, EPIPE) is reported here instead of
+          // as an unhandled 'error' event; the host is then ended, and its exit fails the pending requests
+          // with host_crashed rather than leaving them waiting for an answer that cannot come.
+          child.send(message, (error) => {
+            if (error) child.kill();
+          });
         },
         onMessage: (listener) => child.on('message', (m) => listener(m as HostResponse)),
         onExit: (listener) => child.once('exit', (code, signal) => listener(code, signal)),
