@@ -99,6 +99,35 @@ export function defaultParamValues(method: MethodInfo): Record<string, number | 
   return values;
 }
 
+/**
+ * The boolean param another one only applies with, if any: the registry describes such a param as
+ * "with --<flag>: …" (greedy's passes count only with --with-replacement). Null when it always applies.
+ */
+export function paramGate(method: MethodInfo, p: MethodParam): string | null {
+  const flag = /^with --([a-z0-9-]+)\b/.exec(p.description)?.[1];
+  if (!flag) return null;
+  return method.params.some((q) => q.name === flag && q.kind === 'boolean') ? flag : null;
+}
+
+/** Whether a param applies with the form's values (a gated one only when its flag is on). */
+export function paramApplies(
+  method: MethodInfo,
+  p: MethodParam,
+  values: Record<string, number | boolean | string>,
+): boolean {
+  const gate = paramGate(method, p);
+  return gate === null || values[gate] === true;
+}
+
+/**
+ * A registry text (method summary, param description) in the form's words: the registry writes params as
+ * CLI flags ("--density"), and the form labels them by name (density); a gated param's "with --flag: "
+ * prefix goes, since the field only shows with that flag on.
+ */
+export function formText(text: string): string {
+  return text.replace(/^with --[a-z0-9-]+:\s*/, '').replace(/(^|[\s(])--([a-z][a-z0-9-]*)/g, '$1$2');
+}
+
 /** Why a param's value is out of its range (null when it is fine), in the words of the form. */
 export function paramProblem(p: MethodParam, value: number | boolean | string): string | null {
   if (p.kind === 'boolean') return null;
@@ -133,7 +162,7 @@ export function paramsForRequest(
   const out: Record<string, unknown> = {};
   for (const p of method.params) {
     const v = values[p.name];
-    if (v === undefined) continue;
+    if (v === undefined || !paramApplies(method, p, values)) continue;
     if (p.kind === 'boolean') out[p.name] = v === true;
     else if (p.kind === 'choice') out[p.name] = String(v);
     else if (p.kind === 'numbers') {

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { MethodDescription } from '../../../src-main/common/api/recipes.js';
 import { describeMethod } from '../../../src-main/core/recipes/methods/describe.js';
-import { mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
+import { findMethod, mergeMethod } from '../../../src-main/core/recipes/methods/index.js';
 import { parseMethodParams } from '../../../src-main/core/recipes/merge.js';
 import { compareRows } from '../../../src-renderer/lib/compare.js';
 import type { ApiCompareShape } from '../../../src-renderer/lib/compare.js';
-import { defaultParamValues, paramProblem, paramsForRequest } from '../../../src-renderer/lib/recipes.js';
+import {
+  defaultParamValues,
+  formText,
+  paramApplies,
+  paramProblem,
+  paramsForRequest,
+} from '../../../src-renderer/lib/recipes.js';
 
 /** The Cook view's forms are built from recipes:methods; what they send must be what the method accepts. */
 const described = (name: string) => MethodDescription.parse(describeMethod(mergeMethod(name)!));
@@ -66,5 +72,31 @@ describe('merge rows in the comparison table', () => {
       'Task arithmetic (2, lambda 0.6)',
       'Ensemble (all)',
     ]);
+  });
+
+  it("show greedy's passes only with with-replacement on, and send it only then", () => {
+    const greedy = MethodDescription.parse(describeMethod(findMethod('greedy')!));
+    const passes = greedy.params.find((p) => p.name === 'passes')!;
+    const strict = greedy.params.find((p) => p.name === 'strict')!;
+    const values = defaultParamValues(greedy);
+    expect(paramApplies(greedy, passes, values)).toBe(false);
+    expect(paramApplies(greedy, strict, values)).toBe(true);
+    expect(paramsForRequest(greedy, values)).not.toHaveProperty('passes');
+    values['with-replacement'] = true;
+    expect(paramApplies(greedy, passes, values)).toBe(true);
+    expect(paramsForRequest(greedy, values)).toMatchObject({ 'with-replacement': true, passes: 3 });
+  });
+
+  it('word registry texts for the form: params by name, not as CLI flags', () => {
+    expect(formText('trim each task vector to its largest --density fraction per tensor')).toBe(
+      'trim each task vector to its largest density fraction per tensor',
+    );
+    expect(formText('then sum or --ties.')).toBe('then sum or ties.');
+    expect(formText('with --with-replacement: passes over the order in all')).toBe(
+      'passes over the order in all',
+    );
+    expect(formText('θ = (1 − α)·A + α·B (α outside [0, 1] extrapolates)')).toBe(
+      'θ = (1 − α)·A + α·B (α outside [0, 1] extrapolates)',
+    );
   });
 });
