@@ -119,6 +119,9 @@ async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<vo
   if (existing) sessions.delete(request.modelKey);
   const base: Ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
+    // errors only: onnxruntime's warnings (one line per unused initializer: 100,000 lines and a minute for a
+    // model with 100k of them) are not the user's to read; failures still arrive as exceptions
+    logSeverityLevel: 3,
     ...(request.threads ? { intraOpNumThreads: request.threads, interOpNumThreads: 1 } : {}),
   };
   let fallbackReason: string | null = null;
