@@ -1,5 +1,6 @@
 /** The checkpoints table's rows: scan results joined with families (base, duplicates) and scores. */
 import type { Checkpoint, EvalSet, Evaluation, Family } from './domain.js';
+import { count } from './format.js';
 import { shortRunNames } from './paths.js';
 
 export interface CheckpointRow {
@@ -37,7 +38,7 @@ export function scoreColumns(sets: readonly EvalSet[]): ScoreColumn[] {
   const once = (list: readonly EvalSet[]) => [...new Map(list.map((s) => [s.name, s])).values()];
   const nOf = (name: string) => {
     const ns = new Set(sets.filter((s) => s.name === name).map((s) => s.n));
-    return ns.size === 1 ? ` (N = ${[...ns][0]})` : '';
+    return ns.size === 1 ? ` (N = ${count([...ns][0])})` : '';
   };
   const holdout = once(sets.filter((s) => s.role === 'holdout'));
   const held = new Set(holdout.map((s) => s.name));

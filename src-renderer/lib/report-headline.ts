@@ -1,5 +1,5 @@
 import type { ApiCompareTable } from './domain.js';
-import { percent } from './format.js';
+import { count, percent } from './format.js';
 
 /**
  * The one sentence a report reader wants first: the greedy soup against the best single model on the
@@ -21,8 +21,8 @@ export function reportHeadline(
   let text =
     k === 1
       ? `The greedy soup kept only the best single model: adding any other ingredient lowered held-out ` +
-        `accuracy (see the step chart). On ${idSet.name} (N = ${idSet.n}) it reaches ${id(soup)} % top-1`
-      : `On ${idSet.name} (N = ${idSet.n}), the greedy soup of ${k} ingredients reaches ` +
+        `accuracy (see the step chart). On ${idSet.name} (N = ${count(idSet.n)}) it reaches ${id(soup)} % top-1`
+      : `On ${idSet.name} (N = ${count(idSet.n)}), the greedy soup of ${k} ingredients reaches ` +
         `${id(soup)} % top-1 against ${id(best)} % for the best single model (chosen on the held-out set)`;
   if (shifts) {
     const over = `mean top-1 over ${shifts} distribution shift${shifts === 1 ? '' : 's'}`;

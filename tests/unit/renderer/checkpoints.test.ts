@@ -143,7 +143,7 @@ describe('scoreColumns with several kitchens', () => {
       ['holdout', 'held-out'],
       ['test', 'test'],
     ]);
-    expect(columns[0]!.title).toBe('Top-1 on the holdout set "holdout" (N = 2000)');
+    expect(columns[0]!.title).toBe('Top-1 on the holdout set "holdout" (N = 2,000)');
     expect(columns[1]!.title).toBe('Top-1 on the id test set "test"');
   });
 });

@@ -28,7 +28,7 @@ describe('report headline', () => {
       row('ensemble', 5, 0.801, 0.6, 5),
     ];
     expect(reportHeadline(table(rows), idSet, 2)).toBe(
-      'On test (N = 1000), the greedy soup of 3 ingredients reaches 81.20 % top-1 against 79.50 % for the ' +
+      'On test (N = 1,000), the greedy soup of 3 ingredients reaches 81.20 % top-1 against 79.50 % for the ' +
         'best single model (chosen on the held-out set), and 61.00 % against 58.25 % mean top-1 over 2 ' +
         'distribution shifts, at the cost of one model. The uniform soup of all 5 reaches 78.00 %. The ' +
         'ensemble of all 5 models reaches 80.10 % at 5× the inference cost.',
@@ -39,7 +39,7 @@ describe('report headline', () => {
     const rows = [row('best_single', 1, 0.795, 0.5), row('greedy_soup', 1, 0.795, 0.5)];
     expect(reportHeadline(table(rows), idSet, 1)).toBe(
       'The greedy soup kept only the best single model: adding any other ingredient lowered held-out ' +
-        'accuracy (see the step chart). On test (N = 1000) it reaches 79.50 % top-1 and 50.00 % mean top-1 ' +
+        'accuracy (see the step chart). On test (N = 1,000) it reaches 79.50 % top-1 and 50.00 % mean top-1 ' +
         'over 1 distribution shift, at the cost of one model.',
     );
   });
