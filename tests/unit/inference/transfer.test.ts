@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,8 +13,8 @@ import { readEvalSet } from '../../../src-main/core/datasets/evalset.js';
 import { InferenceHost } from '../../../src-main/core/inference/host.js';
 import { computeMetrics } from '../../../src-main/core/inference/metrics.js';
 import type { ChunkRequest, HostResponse, ModelSource } from '../../../src-main/core/inference/protocol.js';
-import type { HostSpawner } from '../../../src-main/core/inference/spawner.js';
-import { forkSpawner } from '../../../src-main/core/inference/spawner.js';
+import type { HostSpawner, UtilityProcessLike } from '../../../src-main/core/inference/spawner.js';
+import { forkSpawner, utilityProcessSpawner } from '../../../src-main/core/inference/spawner.js';
 import { ChunkAssembler, ChunkUpload } from '../../../src-main/core/inference/transfer.js';
 import { ensureHostBuilt, fixtureDir } from './build-host.js';
 
@@ -186,6 +187,43 @@ describe('chunked transfer to the inference host', () => {
     // a second model of the same graph sends only its weights, in pieces too
     const again = await logitsOf(host, 'chunked-again', source);
     expect(bytesOf(again.logits).equals(bytesOf(fromFile.logits))).toBe(true);
+  });
+
+  it("sends the same pieces through Electron's utilityProcess spawner: plain arrays, none above a piece", async () => {
+    const posted: unknown[] = [];
+    // utilityProcess.fork as the shell uses it, played by a fork: postMessage is where Electron clones
+    const forkUtility = (entry: string): UtilityProcessLike => {
+      const child = fork(entry, [], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      return {
+        get pid() {
+          return child.pid;
+        },
+        postMessage: (message) => {
+          posted.push(message);
+          child.send(message as object);
+        },
+        on: (_event, listener) => child.on('message', listener),
+        once: (_event, listener) => child.once('exit', (code) => listener(code ?? -1)),
+        kill: () => child.kill(),
+      };
+    };
+    const host = new InferenceHost(utilityProcessSpawner(forkUtility, ensureHostBuilt()), small);
+    hosts.push(host);
+    const source = asBufferSource(file);
+    const fromFile = await logitsOf(host, 'file', { kind: 'file', path: file });
+    const chunked = await logitsOf(host, 'chunked', source);
+    expect(bytesOf(chunked.logits).equals(bytesOf(fromFile.logits))).toBe(true);
+    const chunks = posted.filter((m): m is ChunkRequest => (m as ChunkRequest).type === 'chunk');
+    // the weights' 12 pieces (the graph, above a piece too, comes in pieces of its own)
+    expect(chunks.filter((c) => c.byteLength === 1128).length).toBe(Math.ceil(1128 / small.chunkBytes));
+    expect(chunks.some((c) => c.byteLength === source.graphBytes!.byteLength)).toBe(true);
+    for (const chunk of chunks) {
+      expect(chunk.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(chunk.bytes.byteLength).toBeLessThanOrEqual(small.chunkBytes);
+    }
   });
 
   it('rejects a transfer whose host dies mid-way with host_crashed, and the next load works', async () => {
