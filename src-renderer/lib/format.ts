@@ -71,10 +71,11 @@ export function deltaPoints(fraction: number | null | undefined, digits = 2): st
  * A hyperparameter as researchers write it: learning rates and weight decays in short scientific
  * notation (3e-5), integers as integers, other numbers with up to four significant digits.
  */
-export function hyperparameter(value: unknown, scientific = false): string {
+export function hyperparameter(value: unknown, scientific = false, decimals: number | null = null): string {
   if (value === null || value === undefined || value === '') return '—';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return String(value);
+    if (decimals !== null && !scientific) return value.toFixed(decimals);
     if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
     const magnitude = Math.abs(value);
     if (magnitude !== 0 && (scientific || magnitude < 1e-2 || magnitude >= 1e6)) {
@@ -94,6 +95,20 @@ export function hyperparameter(value: unknown, scientific = false): string {
  */
 export function scientificColumn(values: readonly unknown[]): boolean {
   return values.some((v) => typeof v === 'number' && v !== 0 && !Number.isInteger(v) && Math.abs(v) < 1e-2);
+}
+
+/**
+ * The decimals a column of measured numbers (a final loss: 0.3311, 0.85, 0.425) is printed with so its
+ * digits line up: the most any value needs (at most 4), when that is 3 or more. Set hyperparameters
+ * (weight decay 0.1, 0.05) need fewer and stay as written: null.
+ */
+export function decimalsColumn(values: readonly unknown[]): number | null {
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (numbers.length === 0 || numbers.length !== values.filter((v) => v !== null && v !== undefined).length)
+    return null;
+  const places = (v: number) => (String(Number(v.toPrecision(4))).split('.')[1] ?? '').length;
+  const most = Math.min(4, Math.max(...numbers.map(places)));
+  return most >= 3 ? most : null;
 }
 
 /** Relative inference cost: "1×" for one forward pass, "12×" for an ensemble of twelve. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cost,
+  decimalsColumn,
   deltaPoints,
   hyperparameter,
   percent,
@@ -62,5 +63,24 @@ describe('scientificColumn', () => {
     expect(scientificColumn(values)).toBe(true);
     expect(values.map((v) => hyperparameter(v, true))).toEqual(['3e-4', '1e-2', '1.5e-3']);
     expect(scientificColumn([0, 0.1, 0.05, 4])).toBe(false);
+  });
+});
+
+describe('decimalsColumn', () => {
+  it('lines up a column of measured numbers and leaves set hyperparameters as written', () => {
+    const loss = [0.3311, 0.85, 0.425, 0.9999];
+    const digits = decimalsColumn(loss);
+    expect(digits).toBe(4);
+    expect(loss.map((v) => hyperparameter(v, false, digits))).toEqual([
+      '0.3311',
+      '0.8500',
+      '0.4250',
+      '0.9999',
+    ]);
+    expect(decimalsColumn([0.1, 0.05, 0, 0.01])).toBeNull(); // weight decay
+    expect(decimalsColumn([101, 102])).toBeNull(); // seeds
+    expect(decimalsColumn([0.123, 'off'])).toBeNull(); // not all numbers
+    expect(decimalsColumn([0.123456, 0.5])).toBe(4); // at most 4
+    expect(hyperparameter(3e-5, true, 4)).toBe('3e-5'); // scientific columns keep their notation
   });
 });
