@@ -1,6 +1,6 @@
 // Seeded mutation fuzz of the whole path: damaged checkpoints and eval sets through `tureen scan`,
 // `tureen cook uniform` and `tureen eval`, each beside good files, run in-process on the built CLI.
-// Run: npm run build:cli && node scripts/fuzz/cli-fuzz.mjs [--cases 200] [--seed 1]
+// Run: npm run build:cli && node scripts/fuzz/cli-fuzz.mjs [--cases 200] [--seed 1] [--only CASE]
 // Prints one JSON document: per command, tried / held / failed, and every failure with its case.
 //   held:   exit 0 (the good files done, the damaged one read or reported), or exit 1 with one line naming
 //           the damaged file; never an 'internal' error, a stack trace, a hang or an exception
@@ -18,6 +18,8 @@ const arg = (name, fallback) => {
 };
 const CASES = Number(arg('cases', '200'));
 const SEED = Number(arg('seed', '1'));
+/** replay one case of a seed (the generator is drawn for every earlier case, so the damage is the same) */
+const ONLY = arg('only', null);
 const TIMEOUT_MS = 60_000;
 
 /** mulberry32: a small seeded generator, so a failing case replays */
@@ -169,6 +171,10 @@ for (let c = 0; c < CASES; c++) {
   const damaged = path.join(folder, damagedName);
   fs.writeFileSync(damaged, mutate(fs.readFileSync(target.src), mutation, r));
   const info = { case: c, seed: SEED, target: target.kind, mutation };
+  if (ONLY !== null && Number(ONLY) !== c) {
+    fs.rmSync(folder, { recursive: true, force: true });
+    continue;
+  }
   if (target.kind === 'evalset') {
     const good = path.join(folder, goodFiles[0].rel);
     count('eval', await run(['eval', good, '--data', damaged, '--json', '--db', db]), damagedName, info);

@@ -78,27 +78,11 @@ export class Evaluator {
     const source = await model.source();
     // Load and run as one step: another job's loads in between could evict this session.
     const { loaded, run } = await this.exclusive(async () => {
-      if (options.signal?.aborted) throw new TureenError('cancelled', 'evaluation cancelled');
-      const loaded = await this.host.load(model.hash, source, options.provider, options.threads, {
-        signal: options.signal,
-      });
-      const output = loaded.outputs[0];
-      const last = output?.shape[output.shape.length - 1];
-      validateEvalSet(
-        set,
-        { inputs: loaded.inputs, classes: typeof last === 'number' && last > 0 ? last : null },
-        model.label,
-      );
-      const run = await this.host.evaluate(
-        model.hash,
-        { file: set.file, hash: set.hash, stamp: set.stamp },
-        options.batchSize,
-        {
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        },
-      );
-      return { loaded, run };
+      try {
+        return await this.loadAndRun(model, source, set, options);
+      } catch (error) {
+        throw namedFailure(error, model, set);
+      }
     });
     const logits: Logits = { n: run.n, classes: run.classes, data: run.logits };
     const problems = labelProblems(set, run.classes);
@@ -120,4 +104,44 @@ export class Evaluator {
       cached: false,
     };
   }
+
+  /** Load the model and run it over the eval set (inside one exclusive section). */
+  private async loadAndRun(model: EvalModel, source: ModelSource, set: EvalSet, options: EvalOptions) {
+    if (options.signal?.aborted) throw new TureenError('cancelled', 'evaluation cancelled');
+    const loaded = await this.host.load(model.hash, source, options.provider, options.threads, {
+      signal: options.signal,
+    });
+    const output = loaded.outputs[0];
+    const last = output?.shape[output.shape.length - 1];
+    validateEvalSet(
+      set,
+      { inputs: loaded.inputs, classes: typeof last === 'number' && last > 0 ? last : null },
+      model.label,
+    );
+    const run = await this.host.evaluate(
+      model.hash,
+      { file: set.file, hash: set.hash, stamp: set.stamp },
+      options.batchSize,
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      },
+    );
+    return { loaded, run };
+  }
+}
+
+/**
+ * onnxruntime's own failure while running ("indices element out of data bounds", a rank mismatch) names
+ * a node, not the file: say which model on which eval set, and what to check.
+ */
+function namedFailure(error: unknown, model: EvalModel, set: EvalSet): unknown {
+  if (!(error instanceof TureenError) || error.code !== 'inference_failed') return error;
+  const name = model.path ?? model.label;
+  if (error.message.includes(name)) return error;
+  return new TureenError(
+    'inference_failed',
+    `${name} on ${set.file}: onnxruntime could not run the model: ${error.message}. The model's graph may be damaged or not made for this eval set's inputs; \`tureen scan\` checks the file.`,
+    error.detail,
+  );
 }

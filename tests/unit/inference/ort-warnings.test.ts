@@ -23,6 +23,12 @@ beforeAll(() => {
     dims: dims.map(BigInt),
     rawData: new Uint8Array(Float32Array.from(values).buffer),
   });
+  const int64s = (values: number[], dims: number[], name: string) => ({
+    name,
+    dataType: 7,
+    dims: dims.map(BigInt),
+    rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer),
+  });
   const type = (dims: Array<number | string>) => ({
     value: {
       case: 'tensorType' as const,
@@ -38,21 +44,43 @@ beforeAll(() => {
       },
     },
   });
-  const model = create(ModelProtoSchema, {
-    irVersion: 8n,
-    opsetImport: [{ domain: '', version: 13n }],
-    graph: {
-      name: 'unused-initializers',
-      node: [{ opType: 'MatMul', input: ['x', 'W'], output: ['logits'] }],
-      initializer: [
-        floats([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1], [4, 3], 'W'),
-        ...Array.from({ length: UNUSED }, (_, i) => floats([i], [1], `unused${i}`)),
-      ],
-      input: [{ name: 'x', type: type(['N', 4]) }],
-      output: [{ name: 'logits', type: type(['N', 3]) }],
-    },
-  });
-  fs.writeFileSync(path.join(dir, 'model.onnx'), toBinary(ModelProtoSchema, model));
+  const write = (
+    file: string,
+    node: Array<{ opType: string; input: string[]; output: string[] }>,
+    initializer: Array<ReturnType<typeof floats> | ReturnType<typeof int64s>>,
+  ) =>
+    fs.writeFileSync(
+      path.join(dir, file),
+      toBinary(
+        ModelProtoSchema,
+        create(ModelProtoSchema, {
+          irVersion: 8n,
+          opsetImport: [{ domain: '', version: 13n }],
+          graph: {
+            name: file,
+            node,
+            initializer,
+            input: [{ name: 'x', type: type(['N', 4]) }],
+            output: [{ name: 'logits', type: type(['N', 3]) }],
+          },
+        }),
+      ),
+    );
+  const W = floats([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1], [4, 3], 'W');
+  write(
+    'model.onnx',
+    [{ opType: 'MatMul', input: ['x', 'W'], output: ['logits'] }],
+    [W, ...Array.from({ length: UNUSED }, (_, i) => floats([i], [1], `unused${i}`))],
+  );
+  // a Gather whose index is past the input's 4 columns: valid to load, fails when run
+  write(
+    'broken.onnx',
+    [
+      { opType: 'Gather', input: ['x', 'idx'], output: ['picked'] },
+      { opType: 'MatMul', input: ['picked', 'W'], output: ['logits'] },
+    ],
+    [W, int64s([0, 1, 2, 9], [4], 'idx')],
+  );
   // rows whose largest of the first three entries is the label: the identity-like W classifies them all
   const x = new Float32Array(8 * 4);
   for (let i = 0; i < 8; i++) x[i * 4 + (i % 3)] = 1;
@@ -77,5 +105,24 @@ describe('a model with thousands of unused initializers', () => {
     expect(doc.evaluations[0]).toMatchObject({ top1: 1, n: 8 });
     expect(res.stderr).not.toMatch(/Removing initializer/);
     expect(res.stderr.split('\n').length).toBeLessThan(20);
+  }, 150_000);
+});
+
+describe('a model onnxruntime cannot run', () => {
+  it('fails its evaluation naming the model file and the eval set, not only the node', () => {
+    const cli = path.resolve(__dirname, '../../../bin/tureen.js');
+    const model = path.join(dir, 'broken.onnx');
+    const set = path.join(dir, 'set.safetensors');
+    const res = spawnSync(process.execPath, [cli, 'eval', model, '--data', set, '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, TUREEN_HOME: dir },
+      timeout: 120_000,
+    });
+    expect(res.status).toBe(1);
+    const doc = JSON.parse(res.stdout) as { error: { code: string; message: string } };
+    expect(doc.error.code).toBe('inference_failed');
+    expect(doc.error.message).toContain(model);
+    expect(doc.error.message).toContain(set);
+    expect(doc.error.message).toMatch(/Gather/);
   }, 150_000);
 });
