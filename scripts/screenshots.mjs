@@ -31,9 +31,15 @@ try {
   const { page } = app;
 
   /** Both themes of what the page shows now, as <name>-light.png and <name>-dark.png. */
+  /** Resolves once no job runs (no Cancel button left in the view or the tray). */
+  const idle = () =>
+    page.waitForFunction(
+      () => ![...document.querySelectorAll('button')].some((b) => b.textContent?.trim() === 'Cancel'),
+    );
   let reported = 0;
   const shoot = async (name) => {
     // the page starts light; the theme button toggles
+    await page.waitForTimeout(300); // progress bars ease to their width over 0.2 s
     await page.screenshot({ path: path.join(outDir, `${name}-light.png`), fullPage: true });
     await app.theme('dark');
     await page.waitForTimeout(150);
@@ -59,6 +65,7 @@ try {
     .getByRole('status')
     .filter({ hasText: /Last run done/ })
     .waitFor();
+  await idle();
   await app.settled();
   await shoot('evaluate');
 
@@ -71,6 +78,7 @@ try {
   await page.getByRole('checkbox', { name: /with-replacement/ }).uncheck();
   await page.getByRole('button', { name: 'Cook greedy soup' }).click();
   await page.getByRole('article', { name: /Recipe: Greedy soup/ }).waitFor();
+  await idle();
   await app.settled();
   await shoot('cook-greedy');
   const merge = page.getByRole('radio', { name: /TIES/i });
@@ -95,6 +103,7 @@ try {
   await page.getByLabel('Learned soup budget (held-out evaluations)').fill('8');
   await page.getByRole('button', { name: /Run comparison/ }).click();
   await page.getByRole('table', { name: 'Comparison of soups, ensembles and single models' }).waitFor();
+  await idle();
   await app.settled();
   await shoot('compare');
 
@@ -102,6 +111,7 @@ try {
   await shoot('report-empty');
   await page.getByRole('button', { name: 'Prepare report' }).click();
   await page.getByRole('heading', { level: 2, name: 'Interpolation' }).waitFor();
+  await idle();
   await app.settled();
   await shoot('report');
 
