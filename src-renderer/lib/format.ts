@@ -103,6 +103,7 @@ export function scientificColumn(values: readonly unknown[]): boolean {
  * (weight decay 0.1, 0.05) need fewer and stay as written: null.
  */
 export function decimalsColumn(values: readonly unknown[]): number | null {
+  if (scientificColumn(values)) return null; // learning rates: 3e-5, not 0.0000
   const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (numbers.length === 0 || numbers.length !== values.filter((v) => v !== null && v !== undefined).length)
     return null;

@@ -78,6 +78,7 @@ describe('decimalsColumn', () => {
       '0.9999',
     ]);
     expect(decimalsColumn([0.1, 0.05, 0, 0.01])).toBeNull(); // weight decay
+    expect(decimalsColumn([8e-5, 1.2e-4, 1e-3])).toBeNull(); // learning rates stay scientific
     expect(decimalsColumn([101, 102])).toBeNull(); // seeds
     expect(decimalsColumn([0.123, 'off'])).toBeNull(); // not all numbers
     expect(decimalsColumn([0.123456, 0.5])).toBe(4); // at most 4
