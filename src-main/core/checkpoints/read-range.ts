@@ -3,7 +3,8 @@ import type { ErrorCode } from '../../common/errors.js';
 import { TureenError } from '../../common/errors.js';
 
 /** What refusals of model files and eval sets are called (their callers pick the code). */
-export type FileErrorCode = Extract<ErrorCode, 'bad_checkpoint' | 'bad_evalset'>;
+/** what a file that is not what it should be is reported as (a recipe is a bad request) */
+export type FileErrorCode = Extract<ErrorCode, 'bad_checkpoint' | 'bad_evalset' | 'bad_request'>;
 
 function kindOf(stat: fs.Stats): string {
   if (stat.isDirectory()) return 'a folder';

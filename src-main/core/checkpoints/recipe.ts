@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { Recipe, RecipeIngredient as RecipeIngredientSchema } from '../../common/api/recipes.js';
@@ -7,6 +6,10 @@ import { TureenError } from '../../common/errors.js';
 import { packageVersion } from '../paths.js';
 import type { StagedFiles } from './atomic.js';
 import { stageFiles, writeAll } from './atomic.js';
+import { readRegularFile } from './read-range.js';
+
+/** a recipe is a few KB; a learned soup over hundreds of ingredients a few hundred */
+const RECIPE_LIMIT = { bytes: 64 * 2 ** 20, what: 'a recipe file' };
 
 export const RECIPE_SCHEMA = RECIPE_FILE_SCHEMA;
 
@@ -98,8 +101,10 @@ function lifted(d: Loose): Loose {
 export function readRecipe(file: string): RecipeFileRead {
   let doc: unknown;
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // a FIFO or a device named like a recipe is refused, never waited on
+    doc = JSON.parse(readRegularFile(file, 'bad_request', RECIPE_LIMIT).toString('utf8'));
   } catch (error) {
+    if (error instanceof TureenError) throw error;
     const code = (error as { code?: string }).code === 'ENOENT' ? 'not_found' : 'bad_request';
     throw new TureenError(code, `${file}: cannot read the recipe (${(error as Error).message})`, { file });
   }
