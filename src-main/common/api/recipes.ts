@@ -56,6 +56,8 @@ export const RecipeIngredient = z.object({
   coefficient: z.number(),
   /** file size (recipe files; recipes stored before the cook paths were merged lack it) */
   bytes: z.number().optional(),
+  /** a PyTorch checkpoint whose EMA weights were used (the sha256 is then of those weights) */
+  ema: z.boolean().optional(),
 });
 
 const HoldoutRef = z.object({ name: z.string(), sha256: z.string() });

@@ -6,7 +6,7 @@ import type { Precision } from './accumulator.js';
 import type { OpenedFamily } from './open-family.js';
 import { openFamily } from './open-family.js';
 import type { RecipeBody } from './recipe.js';
-import { greedyAdditions, readRecipe } from './recipe.js';
+import { greedyAdditions, readRecipe, recipeEma } from './recipe.js';
 import type { SimilarityMatrix } from './similarity.js';
 import { similarityMatrix } from './similarity.js';
 import type { SoupPart, WrittenOutput } from './soup.js';
@@ -75,7 +75,7 @@ export async function replayRecipe(
   const recipe = readRecipe(recipeFile);
   const opened = await openFamily(
     recipe.ingredients.map((i) => i.path),
-    { db: ctx.db ?? null, ...(options.graph ? { graph: options.graph } : {}) },
+    { db: ctx.db ?? null, ...(options.graph ? { graph: options.graph } : {}), ...recipeEma(recipe) },
   );
   const all = [...opened.members, ...(opened.family.base ? [opened.family.base] : [])];
   const parts: SoupPart[] = [];

@@ -97,6 +97,17 @@ function lifted(d: Loose): Loose {
   return doc;
 }
 
+/**
+ * The `ema` option that reopens a recipe's checkpoints as they were cooked. A cook uses EMA weights
+ * everywhere (--ema), wherever a checkpoint has them (the kitchen's setting) or nowhere, so 'prefer' when
+ * any ingredient used them reproduces every case.
+ */
+export function recipeEma(recipe: { ingredients: ReadonlyArray<{ ema?: boolean | undefined }> }): {
+  ema?: 'prefer';
+} {
+  return recipe.ingredients.some((i) => i.ema) ? { ema: 'prefer' } : {};
+}
+
 /** Read and check a recipe file; relative ingredient paths are taken from the recipe's folder. */
 export function readRecipe(file: string): RecipeFileRead {
   let doc: unknown;

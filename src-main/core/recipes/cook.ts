@@ -166,6 +166,7 @@ export async function cookRecipe(
       sha256: await p.ingredient.sha256(env.signal),
       coefficient: p.coefficient,
       bytes: p.ingredient.bytes,
+      ...(p.ingredient.pickle?.usedEma ? { ema: true } : {}),
     });
   }
   const holdout = env.evaluation?.holdout ?? null;

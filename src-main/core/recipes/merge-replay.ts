@@ -3,6 +3,7 @@ import { TureenError } from '../../common/errors.js';
 import type { EngineContext, ReplayOutcome } from '../checkpoints/cook.js';
 import type { Ingredient } from '../checkpoints/index.js';
 import type { RecipeBody } from '../checkpoints/recipe.js';
+import { recipeEma } from '../checkpoints/recipe.js';
 import { groupFamilies, openIngredient, readRecipe, weightLayout, writeSoup } from '../checkpoints/index.js';
 import { mergeWeights } from './merge.js';
 import { mergeMethod } from './methods/index.js';
@@ -38,7 +39,7 @@ export async function replayMergeRecipe(
   if (!method) throw new TureenError('bad_request', `${recipeFile}: ${recipe.method} is not a merge method`);
   // every file is checked before the family is formed: a changed file may no longer join it (or may now
   // duplicate another), and the user should hear that it changed
-  const graph = options.graph ? { graph: options.graph } : {};
+  const graph = { ...(options.graph ? { graph: options.graph } : {}), ...recipeEma(recipe) };
   for (const entry of [...recipe.ingredients, ...(recipe.base ? [recipe.base] : [])]) {
     await unchanged(openIngredient(entry.path, { db: ctx.db ?? null, ...graph }), entry.sha256, ctx);
   }

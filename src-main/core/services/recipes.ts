@@ -2,7 +2,7 @@ import { RecipeMethod } from '../../common/api/recipes.js';
 import { TureenError } from '../../common/errors.js';
 import { openIngredient, writeSoup } from '../checkpoints/index.js';
 import type { RecipeBody } from '../checkpoints/recipe.js';
-import { greedyAdditions } from '../checkpoints/recipe.js';
+import { greedyAdditions, recipeEma } from '../checkpoints/recipe.js';
 import type { Ingredient, WeightAccumulator } from '../checkpoints/index.js';
 import { compareSweep } from '../recipes/compare.js';
 import { loadComparison, saveComparison } from '../store/comparison-store.js';
@@ -84,7 +84,7 @@ export function recipeHandlers(
         const { recipe } = stored;
         const opened: Ingredient[] = [];
         for (const entry of recipe.ingredients) {
-          const ingredient = openIngredient(entry.path, { db: ctx.db, base: false });
+          const ingredient = openIngredient(entry.path, { db: ctx.db, base: false, ...recipeEma(recipe) });
           const sha = await ingredient.sha256(job.signal);
           if (sha !== entry.sha256) {
             throw new TureenError(
@@ -99,7 +99,7 @@ export function recipeHandlers(
         }
         const sweep = await openFamily(
           recipe.ingredients.map((i) => i.path),
-          { db: ctx.db },
+          { db: ctx.db, ...recipeEma(recipe) },
         );
         const models = await SoupModels.create(sweep);
         // Rebuild the weights with the arithmetic that produced the evaluated soup: uniform and greedy as
@@ -116,7 +116,7 @@ export function recipeHandlers(
         if (merge) {
           // a merge method is run again with its recorded params over the same ingredients and base
           if (recipe.base) {
-            base = openIngredient(recipe.base.path, { db: ctx.db, base: true });
+            base = openIngredient(recipe.base.path, { db: ctx.db, base: true, ...recipeEma(recipe) });
             const sha = await base.sha256(job.signal);
             if (sha !== recipe.base.sha256) {
               throw new TureenError(
