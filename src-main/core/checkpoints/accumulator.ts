@@ -6,7 +6,7 @@ import type { Accumulation } from '../tensors/kernels.js';
 import { addScaled as addScaledKernel, firstNonFinite, writeScaled } from '../tensors/kernels.js';
 import type { SimdKernel } from '../tensors/simd.js';
 import { createSimdKernel } from '../tensors/simd.js';
-import type { ConvertPiece, NonFinite, SharedSums, SumRead } from '../workers/ops.js';
+import type { ConvertPiece, NonFinite, SharedSums, SumPiece, SumRead } from '../workers/ops.js';
 import { dispatch, laneCount } from '../workers/pool.js';
 import type { Ingredient } from './ingredient.js';
 import type { WeightLayout } from './layout.js';
@@ -24,16 +24,8 @@ const MERGE_GAP = 64 * 1024;
 
 export type Precision = 'f32' | 'f64';
 
-interface Piece {
-  name: string;
-  accStart: number;
-  count: number;
-  dtype: FloatDType;
-  /** where the piece starts in the read buffer */
-  at: number;
-  /** element index of the piece's first value within its tensor (for error messages) */
-  firstElement: number;
-}
+/** a run of one tensor's values within a read, and where they add into the sums */
+type Piece = SumPiece;
 
 interface Read extends SumRead {
   pieces: Piece[];
@@ -149,6 +141,18 @@ export class WeightAccumulator {
   /** whether the layout holds this tensor */
   has(name: string): boolean {
     return this.slots.has(name);
+  }
+
+  /** the slot of a layout entry, which must hold as many elements as the entry's shape */
+  private entrySlot(e: { name: string; shape: readonly number[] }): Slot {
+    const slot = this.slot(e.name);
+    if (slot.count !== elementCount(e.shape)) {
+      throw new TureenError(
+        'internal',
+        `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`,
+      );
+    }
+    return slot;
   }
 
   private slot(name: string): Slot {
@@ -497,13 +501,7 @@ export class WeightAccumulator {
   toBuffer(scale = 1, layout: WeightLayout = this.layout): Buffer {
     const buf = Buffer.alloc(layout.totalBytes);
     for (const e of layout.entries) {
-      const slot = this.slot(e.name);
-      if (slot.count !== elementCount(e.shape)) {
-        throw new TureenError(
-          'internal',
-          `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`,
-        );
-      }
+      const slot = this.entrySlot(e);
       writeScaled(
         this.values,
         slot.start,
@@ -526,13 +524,7 @@ export class WeightAccumulator {
     let batch: ConvertPiece[] = [];
     let elements = 0;
     for (const e of layout.entries) {
-      const slot = this.slot(e.name);
-      if (slot.count !== elementCount(e.shape)) {
-        throw new TureenError(
-          'internal',
-          `tensor "${e.name}": layout has ${elementCount(e.shape)} elements, accumulator ${slot.count}`,
-        );
-      }
+      const slot = this.entrySlot(e);
       const width = dtypeBytes(e.dtype);
       for (let start = 0; start < slot.count; start += CONVERT_ELEMENTS) {
         const count = Math.min(CONVERT_ELEMENTS, slot.count - start);

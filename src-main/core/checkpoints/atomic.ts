@@ -160,6 +160,11 @@ export function stageFiles(files: Array<{ path: string; write: (fd: number) => v
     for (const atomic of opened) atomic.abort();
     throw error;
   }
+  return stagedOf(opened);
+}
+
+/** Closed temporaries, renamed into place together by commit() or removed by abort(). */
+function stagedOf(opened: readonly AtomicFile[]): StagedFiles {
   return {
     files: opened.map((a) => ({ target: a.target, tempPath: a.tempPath })),
     commit() {
@@ -193,16 +198,7 @@ export async function stageFilesAsync<T>(
     for (const atomic of opened) atomic.abort();
     throw error;
   }
-  return {
-    files: opened.map((a) => ({ target: a.target, tempPath: a.tempPath })),
-    results,
-    commit() {
-      for (const atomic of opened) atomic.commit();
-    },
-    abort() {
-      for (const atomic of opened) atomic.abort();
-    },
-  };
+  return { ...stagedOf(opened), results };
 }
 
 /** Write several files so that either all appear or none does (short of a crash between the renames). */

@@ -37,8 +37,13 @@ export interface MergeRun {
  * A merge method of the registry: weights computed from the ingredients (and base) alone, streaming tensor
  * by tensor. Its params schema gives defaults and ranges; the CLI verb and the forms are built from it.
  */
-export interface MergeMethod<P extends z.ZodObject = z.ZodObject> {
+export interface MergeMethod<P extends z.ZodObject = z.ZodObject> extends MethodDescription<P> {
   kind: 'merge';
+  start(params: z.output<P>, sources: MergeSources): MergeRun;
+}
+
+/** What every method of the registry declares, merge or soup: the CLI verb, forms and docs come from it. */
+interface MethodDescription<P extends z.ZodObject> {
   name: string;
   title: string;
   /** one line for help texts and method cards */
@@ -49,7 +54,6 @@ export interface MergeMethod<P extends z.ZodObject = z.ZodObject> {
   needs: MethodNeeds;
   /** params the held-out search may vary (`--search name=lo:hi:step`) */
   searchable: ReadonlyArray<keyof z.output<P> & string>;
-  start(params: z.output<P>, sources: MergeSources): MergeRun;
 }
 
 /** Per-ingredient weights wᵢ (default 1 each), checked against the number of ingredients. */
@@ -116,15 +120,8 @@ export interface CookedSoup {
  * interpolation), chosen with or without the held-out set. Params, needs and the description work as a
  * merge method's; `cook` chooses the coefficients and says what the recipe records.
  */
-export interface SoupMethod<P extends z.ZodObject = z.ZodObject> {
+export interface SoupMethod<P extends z.ZodObject = z.ZodObject> extends MethodDescription<P> {
   kind: 'soup';
-  name: string;
-  title: string;
-  summary: string;
-  reference: string;
-  params: P;
-  needs: MethodNeeds;
-  searchable: ReadonlyArray<keyof z.output<P> & string>;
   cook(params: z.output<P>, env: SoupEnv): Promise<CookedSoup>;
 }
 
